@@ -1,0 +1,71 @@
+"""Composition root: the only place that turns settings into an engine, a session factory and key rings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from riskdesk.config import Settings, get_settings
+from riskdesk.db.session import build_engine, build_session_factory
+from riskdesk.security.crypto import KeyRing
+from riskdesk.security.passwords import Passwords
+
+
+@dataclass
+class Container:
+    """Everything long-lived a request, command or job needs. Built once per process."""
+
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return build_engine(self.settings.resolved_database_url)
+
+    @cached_property
+    def session_factory(self) -> sessionmaker[Session]:
+        return build_session_factory(self.engine)
+
+    @cached_property
+    def keyring(self) -> KeyRing:
+        return KeyRing.from_settings(
+            self.settings.encryption_keys,
+            self.settings.encryption_active_key,
+            self.settings.blind_index_key.get_secret_value(),
+        )
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        return Passwords(time_cost=self.settings.argon2_time_cost, memory_kib=self.settings.argon2_memory_kib)
+
+    def dispose(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def build_container(settings: Settings | None = None) -> Container:
+    settings = settings or get_settings()
+    settings.check_production_safety()
+    configure_logging(json_logs=settings.log_json)
+    return Container(settings=settings)
+
+
+def configure_logging(*, json_logs: bool) -> None:
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=structlog.PrintLoggerFactory(),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,61 @@
+"""The ``riskdesk`` command. Each feature's commands are imported only when they run, so ``--help`` is fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+# name → (module with a Typer ``app``, one-line help shown by ``riskdesk --help`` without importing it)
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "db": ("riskdesk.db.cli", "Migrate the database and check it is at head."),
+    "users": ("riskdesk.security.cli", "Create users, change roles, list the permission matrix."),
+    "tokens": ("riskdesk.security.tokens_cli", "Create, list and revoke API bearer tokens."),
+    "keys": ("riskdesk.security.keys_cli", "Generate encryption keys and re-encrypt under a new one."),
+    "audit": ("riskdesk.audit.cli", "Verify the ledger, write Merkle checkpoints, print inclusion proofs."),
+    "customers": ("riskdesk.customers.cli", "Import customers from CSV or JSON Lines."),
+    "demo": ("riskdesk.demo.cli", "Build a seeded demo portfolio in a fresh database and serve the desk."),
+    "serve": ("riskdesk.web.cli", "Serve the web desk and the API."),
+}
+
+
+class LazyGroup(TyperGroup):
+    # Typer vendors its own click; its Context and Command types are private, hence Any here.
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in LAZY_COMMANDS:
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name][0])
+            command = typer.main.get_command(module.app)
+            command.name = cmd_name
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, LAZY_COMMANDS[name][1]) for name in sorted(LAZY_COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+app = typer.Typer(
+    cls=LazyGroup,
+    help="riskdesk — the desk of a company's risk-control unit. Settings come from RISKDESK_* variables.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main() -> None:
+    """riskdesk — the desk of a company's risk-control unit."""
+
+
+@app.command("version", hidden=True)
+def version() -> None:
+    from riskdesk import __version__
+
+    typer.echo(__version__)

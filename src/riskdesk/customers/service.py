@@ -1,0 +1,696 @@
+"""Customer use cases. Each writes the change and its ledger entry in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from riskdesk import identifiers
+from riskdesk.audit import service as audit
+from riskdesk.audit.service import Actor
+from riskdesk.customers import classification
+from riskdesk.customers.models import Contact, Customer, CustomerGroup, Relationship
+from riskdesk.customers.schemas import (
+    COMPANY_ONLY,
+    INDIVIDUAL_ONLY,
+    CompanyCreate,
+    ContactIn,
+    ContactOut,
+    CustomerOut,
+    CustomerPage,
+    CustomerStatus,
+    CustomerUpdate,
+    GroupIn,
+    GroupOut,
+    IndividualCreate,
+    Money,
+    RelationshipIn,
+    RelationshipKind,
+    RelationshipOut,
+    TimelineEntry,
+)
+from riskdesk.db.types import utcnow
+from riskdesk.errors import Conflict, ErrorDetail, NotFound, ValidationFailed, details_from_pydantic
+from riskdesk.security.crypto import KeyRing
+from riskdesk.security.models import User
+
+ENTITY = "customer"
+MAX_PER_PAGE = 200
+
+
+# ── Encryption of sensitive values ───────────────────────────────────────────────────────────────────────
+
+
+def _normalize_for_index(field: str, value: str) -> str:
+    if field == "phone":
+        return identifiers.normalize_phone(value) or value.replace(" ", "").replace("-", "")
+    if field == "bank_account":
+        return value.replace(" ", "").replace("-", "")
+    return identifiers.normalize(value)
+
+
+def _seal(keyring: KeyRing, field: str, value: str | None) -> tuple[str | None, str | None]:
+    """Ciphertext and blind index of a sensitive value (both ``None`` when it is cleared)."""
+    if value is None or value == "":
+        return None, None
+    context = f"customers.{field}"
+    return keyring.encrypt(value, context=context), keyring.blind_index(
+        _normalize_for_index(field, value), context=context
+    )
+
+
+def _open(keyring: KeyRing, field: str, stored: str | None) -> str | None:
+    return None if stored is None else keyring.decrypt(stored, context=f"customers.{field}")
+
+
+def blind_index(keyring: KeyRing, field: str, value: str) -> str:
+    return keyring.blind_index(_normalize_for_index(field, value), context=f"customers.{field}")
+
+
+# ── Reading ──────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def get_customer(session: Session, *, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id, options=[selectinload(Customer.contacts)])
+    if customer is None:
+        raise NotFound(f"customer {customer_id} does not exist")
+    return customer
+
+
+def to_out(
+    customer: Customer,
+    *,
+    keyring: KeyRing,
+    reveal: bool,
+    owner_name: str | None = None,
+    group_name: str | None = None,
+) -> CustomerOut:
+    """The customer as a reader sees it; ``reveal`` is the reader's ``personal_data:read`` permission."""
+
+    def sensitive(field: str, stored: str | None) -> str | None:
+        value = _open(keyring, field, stored)
+        return value if reveal or value is None else classification.mask_value(field, value)
+
+    money = (
+        Money(amount=customer.registered_capital_amount, currency=customer.registered_capital_currency or "CNY")
+        if customer.registered_capital_amount is not None
+        else None
+    )
+    return CustomerOut(
+        id=customer.id,
+        kind=customer.kind,
+        name=customer.name,
+        status=customer.status,
+        country=customer.country,
+        owner=owner_name,
+        group_id=customer.group_id,
+        group_name=group_name,
+        industry_code=customer.industry_code,
+        size=customer.size,
+        uscc=customer.uscc,
+        former_names=list(customer.former_names or []),
+        business_scope=customer.business_scope,
+        registered_capital=money,
+        legal_representative=customer.legal_representative,
+        established_on=customer.established_on,
+        registration_authority=customer.registration_authority,
+        address=customer.address,
+        id_type=customer.id_type,
+        id_number=sensitive("id_number", customer.id_number_enc),
+        phone=sensitive("phone", customer.phone_enc),
+        home_address=sensitive("home_address", customer.home_address_enc),
+        date_of_birth=customer.date_of_birth,
+        bank_name=customer.bank_name,
+        bank_account=sensitive("bank_account", customer.bank_account_enc),
+        contacts=[
+            ContactOut(
+                id=contact.id,
+                name=contact.name,
+                title=contact.title,
+                phone=(
+                    None
+                    if contact.phone_enc is None
+                    else (
+                        keyring.decrypt(contact.phone_enc, context="customers.contacts.phone")
+                        if reveal
+                        else classification.mask_value(
+                            "contacts.phone",
+                            keyring.decrypt(contact.phone_enc, context="customers.contacts.phone"),
+                        )
+                    )
+                ),
+                email=contact.email,
+            )
+            for contact in customer.contacts
+        ],
+        masked=not reveal,
+        version=customer.version,
+        created_at=customer.created_at,
+        updated_at=customer.updated_at,
+    )
+
+
+def view(session: Session, *, customer: Customer, keyring: KeyRing, reveal: bool) -> CustomerOut:
+    owner = session.get(User, customer.owner_id) if customer.owner_id else None
+    group = session.get(CustomerGroup, customer.group_id) if customer.group_id else None
+    return to_out(
+        customer,
+        keyring=keyring,
+        reveal=reveal,
+        owner_name=owner.username if owner else None,
+        group_name=group.name if group else None,
+    )
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    q: str = ""
+    status: str | None = None
+    kind: str | None = None
+    industry: str | None = None
+    group_id: int | None = None
+    owner: str | None = None
+    page: int = 1
+    per_page: int = 50
+
+
+def _search(query: CustomerQuery, keyring: KeyRing) -> Select[Customer]:
+    stmt = select(Customer)
+    text = query.q.strip()
+    if text:
+        needle = f"%{text.lower()}%"
+        conditions: list[Any] = [
+            func.lower(Customer.name).like(needle),
+            func.lower(cast(Customer.former_names, String)).like(needle),
+        ]
+        normalized = identifiers.normalize(text)
+        if len(normalized) >= 4:
+            conditions.append(Customer.uscc.like(f"{normalized}%"))
+        if normalized.isdigit() or (len(normalized) == 18 and normalized[:17].isdigit()):
+            # Exact match on sensitive values through their blind index: no row is decrypted.
+            conditions.append(Customer.id_number_bidx == blind_index(keyring, "id_number", text))
+            conditions.append(Customer.phone_bidx == blind_index(keyring, "phone", text))
+            conditions.append(Customer.bank_account_bidx == blind_index(keyring, "bank_account", text))
+        stmt = stmt.where(or_(*conditions))
+    if query.status:
+        stmt = stmt.where(Customer.status == query.status)
+    if query.kind:
+        stmt = stmt.where(Customer.kind == query.kind)
+    if query.industry:
+        stmt = stmt.where(Customer.industry_code.like(f"{query.industry.strip().upper()}%"))
+    if query.group_id is not None:
+        stmt = stmt.where(Customer.group_id == query.group_id)
+    if query.owner:
+        stmt = stmt.join(User, User.id == Customer.owner_id).where(User.username == query.owner.strip().lower())
+    return stmt
+
+
+def list_customers(session: Session, *, query: CustomerQuery, keyring: KeyRing, reveal: bool) -> CustomerPage:
+    if query.page < 1:
+        raise ValidationFailed("page starts at 1", details=[ErrorDetail("page", "must be 1 or more")])
+    if not 1 <= query.per_page <= MAX_PER_PAGE:
+        raise ValidationFailed(
+            f"per_page must be between 1 and {MAX_PER_PAGE}",
+            details=[ErrorDetail("per_page", f"must be between 1 and {MAX_PER_PAGE}")],
+        )
+    base = _search(query, keyring)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.scalars(
+        base.options(selectinload(Customer.contacts))
+        .order_by(Customer.name, Customer.id)
+        .offset((query.page - 1) * query.per_page)
+        .limit(query.per_page)
+    ).all()
+    owners = _names(session, User, User.username, {c.owner_id for c in rows if c.owner_id})
+    groups = _names(session, CustomerGroup, CustomerGroup.name, {c.group_id for c in rows if c.group_id})
+    return CustomerPage(
+        items=[
+            to_out(
+                c,
+                keyring=keyring,
+                reveal=reveal,
+                owner_name=owners.get(c.owner_id) if c.owner_id else None,
+                group_name=groups.get(c.group_id) if c.group_id else None,
+            )
+            for c in rows
+        ],
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
+        pages=max(1, math.ceil(total / query.per_page)),
+    )
+
+
+def _names(session: Session, model: Any, column: Any, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(model.id, column).where(model.id.in_(ids))).tuples())
+
+
+# ── Writing ──────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def _owner_id(session: Session, username: str | None) -> int | None:
+    if not username:
+        return None
+    user_id = session.scalar(select(User.id).where(User.username == username.strip().lower()))
+    if user_id is None:
+        raise ValidationFailed(
+            f"owner {username!r} is not a user", details=[ErrorDetail("owner", "no user has this username")]
+        )
+    return user_id
+
+
+def _check_group(session: Session, group_id: int | None) -> None:
+    if group_id is not None and session.get(CustomerGroup, group_id) is None:
+        raise ValidationFailed(
+            f"group {group_id} does not exist",
+            details=[ErrorDetail("group_id", "no customer group has this id")],
+        )
+
+
+def _ensure_unique(session: Session, *, uscc: str | None, id_number_bidx: str | None, exclude_id: int | None) -> None:
+    if uscc:
+        existing = session.execute(select(Customer.id, Customer.name).where(Customer.uscc == uscc)).first()
+        if existing and existing[0] != exclude_id:
+            raise Conflict(
+                f"customer {existing[0]} ({existing[1]}) already has unified social credit code {uscc};"
+                " open that customer instead of creating a second one",
+                details=[ErrorDetail("uscc", f"already used by customer {existing[0]}")],
+            )
+    if id_number_bidx:
+        existing = session.execute(
+            select(Customer.id, Customer.name).where(Customer.id_number_bidx == id_number_bidx)
+        ).first()
+        if existing and existing[0] != exclude_id:
+            raise Conflict(
+                f"customer {existing[0]} already has this ID number; open that customer instead",
+                details=[ErrorDetail("id_number", f"already used by customer {existing[0]}")],
+            )
+
+
+def _contacts(keyring: KeyRing, contacts: Sequence[ContactIn]) -> list[Contact]:
+    built = []
+    for contact in contacts:
+        phone_enc, phone_bidx = (None, None)
+        if contact.phone:
+            phone_enc = keyring.encrypt(contact.phone, context="customers.contacts.phone")
+            phone_bidx = keyring.blind_index(
+                _normalize_for_index("phone", contact.phone), context="customers.contacts.phone"
+            )
+        built.append(
+            Contact(
+                name=contact.name,
+                title=contact.title,
+                phone_enc=phone_enc,
+                phone_bidx=phone_bidx,
+                email=contact.email,
+            )
+        )
+    return built
+
+
+def _ledger_value(field: str, value: Any, kind: str) -> Any:
+    if isinstance(value, Money):
+        value = {"amount": str(value.amount), "currency": value.currency}
+    elif isinstance(value, Decimal | date):
+        value = str(value)
+    elif isinstance(value, list):
+        value = [item.model_dump(mode="json") if hasattr(item, "model_dump") else item for item in value]
+        if field == "contacts":
+            return [
+                {k: classification.for_ledger(f"contacts.{k}", v, kind=kind) for k, v in item.items()} for item in value
+            ]
+    return classification.for_ledger(field, value, kind=kind)
+
+
+def create_customer(
+    session: Session,
+    *,
+    data: CompanyCreate | IndividualCreate,
+    keyring: KeyRing,
+    actor: Actor,
+    reason: str = "",
+) -> Customer:
+    owner_id = _owner_id(session, data.owner)
+    _check_group(session, data.group_id)
+    customer = Customer(
+        kind=data.kind,
+        name=data.name,
+        status=data.status.value,
+        country=data.country,
+        owner_id=owner_id,
+        group_id=data.group_id,
+        industry_code=data.industry_code,
+        size=data.size.value if data.size else None,
+        bank_name=data.bank_name,
+        former_names=[],
+        version=1,
+    )
+    customer.bank_account_enc, customer.bank_account_bidx = _seal(keyring, "bank_account", data.bank_account)
+    if isinstance(data, CompanyCreate):
+        customer.uscc = data.uscc
+        customer.former_names = list(data.former_names)
+        customer.business_scope = data.business_scope
+        if data.registered_capital:
+            customer.registered_capital_amount = data.registered_capital.amount
+            customer.registered_capital_currency = data.registered_capital.currency
+        customer.legal_representative = data.legal_representative
+        customer.established_on = data.established_on
+        customer.registration_authority = data.registration_authority
+        customer.address = data.address
+    else:
+        customer.id_type = data.id_type.value
+        customer.id_number_enc, customer.id_number_bidx = _seal(keyring, "id_number", data.id_number)
+        customer.phone_enc, customer.phone_bidx = _seal(keyring, "phone", data.phone)
+        customer.home_address_enc, _ = _seal(keyring, "home_address", data.home_address)
+        customer.date_of_birth = data.date_of_birth
+    _ensure_unique(session, uscc=customer.uscc, id_number_bidx=customer.id_number_bidx, exclude_id=None)
+    customer.contacts = _contacts(keyring, data.contacts)
+    now = utcnow()
+    customer.created_at = customer.updated_at = now
+    session.add(customer)
+    session.flush()
+    given = data.model_dump(exclude_none=True, exclude_defaults=False)
+    audit.append(
+        session,
+        actor=actor,
+        action="customer.created",
+        entity_type=ENTITY,
+        entity_id=customer.id,
+        changes={
+            field: _ledger_value(field, getattr(data, field), data.kind)
+            for field in given
+            if field not in ("kind",) and given[field] not in ([], "")
+        },
+        reason=reason,
+    )
+    return customer
+
+
+def _current(customer: Customer, field: str, keyring: KeyRing) -> Any:
+    if field in classification.SENSITIVE_FIELDS:
+        return _open(keyring, field, getattr(customer, f"{field}_enc"))
+    if field == "registered_capital":
+        if customer.registered_capital_amount is None:
+            return None
+        return Money(amount=customer.registered_capital_amount, currency=customer.registered_capital_currency or "CNY")
+    if field == "owner":
+        return customer.owner_id
+    if field == "contacts":
+        return None  # contacts are replaced as a whole when given
+    return getattr(customer, field)
+
+
+def update_customer(
+    session: Session, *, customer_id: int, update: CustomerUpdate, keyring: KeyRing, actor: Actor
+) -> Customer:
+    customer = get_customer(session, customer_id=customer_id)
+    given = update.model_fields_set - {"version", "reason"}
+    if update.version is not None and update.version != customer.version:
+        raise Conflict(
+            f"customer {customer_id} changed since you read it (version {update.version}, now {customer.version});"
+            " reload it and apply your change again"
+        )
+    wrong_kind = given & (INDIVIDUAL_ONLY if customer.kind == "company" else COMPANY_ONLY)
+    if wrong_kind:
+        raise ValidationFailed(
+            f"these fields do not apply to a {customer.kind}: {', '.join(sorted(wrong_kind))}",
+            details=[ErrorDetail(field, f"not a field of a {customer.kind}") for field in sorted(wrong_kind)],
+        )
+    if customer.kind == "individual":
+        _revalidate_individual(customer, update, given, keyring)
+    changes: dict[str, Any] = {}
+    for field in sorted(given):
+        new = getattr(update, field)
+        if field == "owner":
+            new_owner = _owner_id(session, new)
+            if new_owner != customer.owner_id:
+                changes["owner"] = {"old": customer.owner_id, "new": new_owner}
+                customer.owner_id = new_owner
+            continue
+        old = _current(customer, field, keyring)
+        if field != "contacts" and old == new:
+            continue
+        changes[field] = {
+            "old": _ledger_value(field, old, customer.kind),
+            "new": _ledger_value(field, new, customer.kind),
+        }
+        _apply(customer, field, new, keyring, session)
+    if "uscc" in changes or "id_number" in changes:
+        _ensure_unique(session, uscc=customer.uscc, id_number_bidx=customer.id_number_bidx, exclude_id=customer.id)
+    if customer.kind == "company" and customer.country == "CN" and not customer.uscc:
+        raise ValidationFailed(
+            "a company registered in China needs its unified social credit code",
+            details=[ErrorDetail("uscc", "required when country is CN")],
+        )
+    if not changes:
+        return customer
+    customer.version += 1
+    customer.updated_at = utcnow()
+    session.flush()
+    action = "customer.status_changed" if set(changes) == {"status"} else "customer.updated"
+    audit.append(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=ENTITY,
+        entity_id=customer.id,
+        changes=changes,
+        reason=update.reason,
+    )
+    return customer
+
+
+def _revalidate_individual(customer: Customer, update: CustomerUpdate, given: set[str], keyring: KeyRing) -> None:
+    """ID type, number and birth date must still agree after a partial update."""
+    if not given & {"id_type", "id_number", "date_of_birth"}:
+        return
+    merged: dict[str, Any] = {
+        "kind": "individual",
+        "name": customer.name,
+        "id_type": update.id_type if "id_type" in given else customer.id_type,
+        "id_number": update.id_number if "id_number" in given else _open(keyring, "id_number", customer.id_number_enc),
+        "date_of_birth": update.date_of_birth if "date_of_birth" in given else None,
+    }
+    if merged["id_number"] is None:
+        raise ValidationFailed(
+            "an individual needs an ID number", details=[ErrorDetail("id_number", "cannot be cleared")]
+        )
+    try:
+        checked = IndividualCreate.model_validate(merged)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "the ID number, its type and the birth date do not agree",
+            details=details_from_pydantic(exc.errors()),
+        ) from exc
+    update.id_number = checked.id_number if "id_number" in given else update.id_number
+    if "date_of_birth" not in given and checked.date_of_birth != customer.date_of_birth:
+        update.date_of_birth = checked.date_of_birth
+        given.add("date_of_birth")
+
+
+def _apply(customer: Customer, field: str, value: Any, keyring: KeyRing, session: Session) -> None:
+    if field in classification.SENSITIVE_FIELDS:
+        enc, bidx = _seal(keyring, field, value)
+        setattr(customer, f"{field}_enc", enc)
+        if field != "home_address":
+            setattr(customer, f"{field}_bidx", bidx)
+    elif field == "registered_capital":
+        customer.registered_capital_amount = value.amount if value else None
+        customer.registered_capital_currency = value.currency if value else None
+    elif field == "contacts":
+        customer.contacts = _contacts(keyring, value or [])
+    elif field == "group_id":
+        _check_group(session, value)
+        customer.group_id = value
+    elif field in ("status", "size", "id_type"):
+        setattr(customer, field, value.value if value is not None else None)
+    elif field == "former_names":
+        customer.former_names = list(value or [])
+    else:
+        setattr(customer, field, value)
+
+
+def set_status(session: Session, *, customer_id: int, status: CustomerStatus, reason: str, actor: Actor) -> Customer:
+    customer = get_customer(session, customer_id=customer_id)
+    if customer.status == status.value:
+        return customer
+    old = customer.status
+    customer.status = status.value
+    customer.version += 1
+    customer.updated_at = utcnow()
+    audit.append(
+        session,
+        actor=actor,
+        action="customer.status_changed",
+        entity_type=ENTITY,
+        entity_id=customer.id,
+        changes={"status": {"old": old, "new": status.value}},
+        reason=reason,
+    )
+    return customer
+
+
+def timeline(session: Session, *, customer_id: int, limit: int = 200) -> list[TimelineEntry]:
+    get_customer(session, customer_id=customer_id)
+    return [
+        TimelineEntry(
+            seq=entry.seq,
+            occurred_at=entry.occurred_at,
+            actor=entry.actor,
+            action=entry.action,
+            changes=json.loads(entry.changes),
+            reason=entry.reason,
+        )
+        for entry in audit.entries_for(session, entity_type=ENTITY, entity_id=customer_id, limit=limit)
+    ]
+
+
+# ── Groups and relationships ─────────────────────────────────────────────────────────────────────────────
+
+
+def create_group(session: Session, *, data: GroupIn, actor: Actor) -> CustomerGroup:
+    if session.scalar(select(CustomerGroup.id).where(CustomerGroup.name == data.name)) is not None:
+        raise Conflict(f"a group called {data.name!r} already exists")
+    group = CustomerGroup(name=data.name, description=data.description)
+    session.add(group)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="group.created",
+        entity_type="customer_group",
+        entity_id=group.id,
+        changes={"name": data.name},
+    )
+    return group
+
+
+def list_groups(session: Session) -> list[GroupOut]:
+    counts = dict(
+        session.execute(
+            select(Customer.group_id, func.count()).where(Customer.group_id.is_not(None)).group_by(Customer.group_id)
+        ).tuples()
+    )
+    return [
+        GroupOut(id=g.id, name=g.name, description=g.description, members=counts.get(g.id, 0))
+        for g in session.scalars(select(CustomerGroup).order_by(CustomerGroup.name))
+    ]
+
+
+def add_relationship(session: Session, *, customer_id: int, data: RelationshipIn, actor: Actor) -> Relationship:
+    customer = get_customer(session, customer_id=customer_id)
+    related = session.get(Customer, data.related_customer_id)
+    if related is None:
+        raise NotFound(f"related customer {data.related_customer_id} does not exist")
+    if related.id == customer.id:
+        raise ValidationFailed("a customer cannot be related to itself")
+    subject, other, kind = customer.id, related.id, data.kind
+    if kind is RelationshipKind.subsidiary:  # "B is a subsidiary of A" is stored as "A is the parent of B"
+        subject, other, kind = related.id, customer.id, RelationshipKind.parent
+    exists = session.scalar(
+        select(Relationship.id).where(
+            Relationship.customer_id == subject,
+            Relationship.related_customer_id == other,
+            Relationship.kind == kind.value,
+        )
+    )
+    if exists is not None:
+        raise Conflict(f"this {data.kind.value} link already exists (relationship {exists})")
+    link = Relationship(
+        customer_id=subject,
+        related_customer_id=other,
+        kind=kind.value,
+        share_percent=data.share_percent,
+        note=data.note,
+    )
+    session.add(link)
+    session.flush()
+    for entity_id in {subject, other}:
+        audit.append(
+            session,
+            actor=actor,
+            action="relationship.added",
+            entity_type=ENTITY,
+            entity_id=entity_id,
+            changes={
+                "customer": subject,
+                "related": other,
+                "kind": kind.value,
+                "share_percent": str(data.share_percent) if data.share_percent else None,
+            },
+        )
+    return link
+
+
+def relationships_of(session: Session, *, customer_id: int) -> list[RelationshipOut]:
+    get_customer(session, customer_id=customer_id)
+    links = session.scalars(
+        select(Relationship)
+        .where(or_(Relationship.customer_id == customer_id, Relationship.related_customer_id == customer_id))
+        .order_by(Relationship.id)
+    ).all()
+    names = _names(
+        session,
+        Customer,
+        Customer.name,
+        {link.customer_id for link in links} | {link.related_customer_id for link in links},
+    )
+    return [
+        RelationshipOut(
+            id=link.id,
+            customer_id=link.customer_id,
+            customer_name=names.get(link.customer_id, ""),
+            related_customer_id=link.related_customer_id,
+            related_customer_name=names.get(link.related_customer_id, ""),
+            kind=link.kind,
+            share_percent=link.share_percent,
+            note=link.note,
+        )
+        for link in links
+    ]
+
+
+def rotate_keys(session: Session, *, keyring: KeyRing, batch_size: int = 500) -> int:
+    """Re-seal every sensitive value under the active key and refresh blind indexes; returns values re-sealed."""
+    resealed = 0
+    last_id = 0
+    while True:
+        rows = session.scalars(
+            select(Customer)
+            .where(Customer.id > last_id)
+            .order_by(Customer.id)
+            .limit(batch_size)
+            .options(selectinload(Customer.contacts))
+        ).all()
+        if not rows:
+            return resealed
+        for customer in rows:
+            for field in classification.SENSITIVE_FIELDS:
+                stored = getattr(customer, f"{field}_enc")
+                if stored is None:
+                    continue
+                value = _open(keyring, field, stored)
+                enc, bidx = _seal(keyring, field, value)
+                if keyring.needs_rotation(stored):
+                    setattr(customer, f"{field}_enc", enc)
+                    resealed += 1
+                if field != "home_address":
+                    setattr(customer, f"{field}_bidx", bidx)
+            for contact in customer.contacts:
+                if contact.phone_enc and keyring.needs_rotation(contact.phone_enc):
+                    phone = keyring.decrypt(contact.phone_enc, context="customers.contacts.phone")
+                    contact.phone_enc = keyring.encrypt(phone, context="customers.contacts.phone")
+                    resealed += 1
+        last_id = rows[-1].id
+        session.flush()

@@ -1,0 +1,52 @@
+"""Roles and the permission matrix. Every API route and page names exactly one permission it needs.
+
+The matrix is data, not scattered ``if role == ...`` checks, so it can be printed (``riskdesk users
+roles``), documented and tested route by route.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    analyst = "analyst"
+    credit_officer = "credit_officer"
+    approver = "approver"
+    compliance_officer = "compliance_officer"
+    admin = "admin"
+
+
+class Permission(StrEnum):
+    customers_read = "customers:read"
+    customers_write = "customers:write"
+    customers_import = "customers:import"
+    personal_data_read = "personal_data:read"  # see sensitive personal values unmasked
+    audit_read = "audit:read"
+    audit_verify = "audit:verify"
+    users_manage = "users:manage"
+    desk_use = "desk:use"  # any signed-in user: home page, own profile, logout
+
+
+_EVERYONE = {Permission.desk_use, Permission.customers_read}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    # Analysts investigate and collect customer data; they enter ID numbers but see them masked.
+    Role.analyst: frozenset(_EVERYONE | {Permission.customers_write, Permission.customers_import}),
+    # Credit officers assess customers and need the full identity of individuals and guarantors.
+    Role.credit_officer: frozenset(
+        _EVERYONE | {Permission.customers_write, Permission.customers_import, Permission.personal_data_read}
+    ),
+    # Approvers decide on what others propose; they read, they do not edit master data.
+    Role.approver: frozenset(_EVERYONE),
+    # Compliance answers rights requests and audits: full personal data and the ledger, no edits.
+    Role.compliance_officer: frozenset(
+        _EVERYONE | {Permission.personal_data_read, Permission.audit_read, Permission.audit_verify}
+    ),
+    # Admins run users and settings; they read customers masked and can verify the ledger.
+    Role.admin: frozenset(_EVERYONE | {Permission.users_manage, Permission.audit_read, Permission.audit_verify}),
+}
+
+
+def has_permission(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]

@@ -1,0 +1,73 @@
+"""The FastAPI application factory. Nothing is built at import; ``create_app`` is called by uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+import riskdesk
+from riskdesk.bootstrap import Container, build_container
+from riskdesk.web import errors
+from riskdesk.web.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    container = container or build_container()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        container.dispose()
+
+    app = FastAPI(
+        title="riskdesk",
+        version=riskdesk.__version__,
+        description="The desk of a company's risk-control unit. Every route needs `Authorization: Bearer <token>`"
+        " except `/healthz`; errors are `{error, message, details}`.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=container.settings.max_body_bytes,
+        max_upload_bytes=container.settings.max_upload_bytes,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    errors.install(app)
+
+    from riskdesk.audit import api as audit_api
+    from riskdesk.audit import pages as audit_pages
+    from riskdesk.customers import api as customers_api
+    from riskdesk.customers import pages as customers_pages
+    from riskdesk.security import api as security_api
+    from riskdesk.security import pages as security_pages
+
+    for module in (customers_api, security_api, audit_api, security_pages, customers_pages, audit_pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        """Liveness and database reachability; needs no authentication."""
+        try:
+            with container.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error means "not ready"; the message says which
+            return JSONResponse({"status": "unavailable", "database": str(exc.__class__.__name__)}, status_code=503)
+        return JSONResponse({"status": "ok", "version": riskdesk.__version__, "database": "ok"})
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory entry point: ``uvicorn riskdesk.web.app:app_from_env --factory``."""
+    return create_app()

@@ -1,0 +1,134 @@
+"""Request-scoped dependencies: the container, one unit of work, who is asking, and what they may do."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from riskdesk.audit.service import Actor
+from riskdesk.bootstrap import Container
+from riskdesk.errors import AuthenticationRequired, PermissionDenied
+from riskdesk.security import service as security
+from riskdesk.security.permissions import Permission
+from riskdesk.security.service import Principal
+
+SESSION_COOKIE = "rd_session"
+LANG_COOKIE = "rd_lang"
+LOGIN_CSRF_COOKIE = "rd_login_csrf"
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_db(container: ContainerDep) -> Iterator[Session]:
+    """One transaction per request: committed when the endpoint returns, rolled back when it raises."""
+    session = container.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# scope="function": the commit happens before the response is sent, so a failed commit is never reported as
+# a success to the client.
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+class PageAuthRequired(AuthenticationRequired):
+    """Raised by page dependencies so the error handler redirects to the login form instead of answering JSON."""
+
+
+def _principal_from_request(request: Request, session: Session) -> Principal | None:
+    authorization = request.headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return security.resolve_token(session, secret=credentials.strip())
+    if authorization:
+        raise AuthenticationRequired("use 'Authorization: Bearer <token>'; make a token with `riskdesk tokens create`")
+    return None
+
+
+def api_principal(request: Request, session: SessionDep) -> Principal:
+    principal = _principal_from_request(request, session)
+    if principal is None:
+        raise AuthenticationRequired(
+            "this endpoint needs 'Authorization: Bearer <token>'; make one with `riskdesk tokens create USERNAME`"
+        )
+    request.state.principal = principal
+    return principal
+
+
+async def page_principal(request: Request, session: SessionDep) -> Principal:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    resolved = security.resolve_web_session(session, secret=cookie) if cookie else None
+    if resolved is None:
+        raise PageAuthRequired("please sign in")
+    principal, web_session = resolved
+    request.state.principal = principal
+    request.state.csrf_token = web_session.csrf_token
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        await check_csrf(request, web_session.csrf_token)
+    return principal
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    """Unsafe page requests carry the session's CSRF token in the form or in the X-CSRF-Token header."""
+    sent = request.headers.get("x-csrf-token", "")
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        limit = request.app.state.container.settings.max_upload_bytes
+        form = await request.form(max_part_size=limit)
+        field = form.get("csrf_token")
+        sent = field if isinstance(field, str) else ""
+    if not hmac.compare_digest(sent, expected):
+        raise PermissionDenied(
+            "the form has expired or did not come from riskdesk (CSRF check); reload the page and try again"
+        )
+
+
+class RequirePermission:
+    """A dependency that admits only principals holding ``permission``. The route matrix test reads it."""
+
+    def __init__(self, permission: Permission, *, page: bool) -> None:
+        self.permission = permission
+        self.page = page
+
+    async def __call__(self, request: Request, session: SessionDep) -> Principal:
+        principal = await page_principal(request, session) if self.page else api_principal(request, session)
+        if not principal.can(self.permission):
+            raise PermissionDenied(
+                f"your role ({principal.role.value}) does not have the permission {self.permission.value};"
+                " ask an admin if your work needs it"
+            )
+        return principal
+
+
+def require(permission: Permission) -> Any:
+    """For API routes: ``principal: Annotated[Principal, require(Permission.customers_read)]``."""
+    return Depends(RequirePermission(permission, page=False))
+
+
+def require_page(permission: Permission) -> Any:
+    return Depends(RequirePermission(permission, page=True))
+
+
+def actor_of(request: Request, principal: Principal) -> Actor:
+    return Actor(principal.username, getattr(request.state, "request_id", ""))
+
+
+def permission_of(dependency: Callable[..., Any]) -> Permission | None:
+    return dependency.permission if isinstance(dependency, RequirePermission) else None
