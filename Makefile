@@ -20,12 +20,14 @@ demo: install
 serve: install
 	$(BIN)/riskdesk serve
 
-# Debian's Chromium drives the browser tests; `playwright install` cannot download here.
+# Debian's Chromium drives the browser tests (`playwright install` cannot download here); a CJK font makes the
+# Chinese pages legible in the screenshots the tests take for docs/.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -q && apt-get install -y -q chromium) >/dev/null 2>&1 || echo "could not install chromium; browser tests will skip"; \
-	  else echo "chromium is not installed; browser tests will skip (apt-get install chromium)"; fi; }
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qiE 'wenquanyi|noto sans cjk'; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei) >/dev/null 2>&1 \
+	    || echo "could not install chromium; browser tests skip (or fail under RISKDESK_REQUIRE_BROWSER=1)"; \
+	else echo "chromium or a CJK font is missing (apt-get install chromium fonts-wqy-microhei); browser tests may skip"; fi
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -8,6 +8,7 @@ full decoding are the background-investigation issue's; this module answers "is 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -15,9 +16,6 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_FULL_WIDTH = {
-    ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"
-}
 
 
 @dataclass(frozen=True)
@@ -33,8 +31,8 @@ class IdentifierCheck:
 
 
 def normalize(value: str) -> str:
-    """Upper-case, full width to half width, spaces and hyphens removed."""
-    return re.sub(r"[\s\-]", "", value.translate(_FULL_WIDTH)).upper()
+    """Upper-case, full width to half width (NFKC), spaces and hyphens removed."""
+    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value)).upper()
 
 
 def _org_code_check(body8: str) -> str:
@@ -141,5 +139,5 @@ PHONE_RE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 
 def normalize_phone(value: str) -> str | None:
     """A mainland mobile number as 11 digits, or ``None`` when it is not one."""
-    match = PHONE_RE.match(re.sub(r"[\s\-()]", "", value.translate(_FULL_WIDTH)))
+    match = PHONE_RE.match(re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", value)))
     return match.group(1) if match else None

@@ -13,6 +13,11 @@ from riskdesk.db.session import unit_of_work
 app = typer.Typer(help="Import customers from CSV or JSON Lines.", no_args_is_help=True)
 
 
+@app.callback()
+def customers() -> None:
+    """Customer master data commands."""
+
+
 class _Rejected(Exception):
     """Rolls the import's transaction back when any row was rejected."""
 

@@ -253,7 +253,7 @@ def list_customers(session: Session, *, query: CustomerQuery, keyring: KeyRing, 
 def _names(session: Session, model: Any, column: Any, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(model.id, column).where(model.id.in_(ids))).tuples())
+    return dict(session.execute(select(model.id, column).where(model.id.in_(ids))).all())
 
 
 # ── Writing ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -429,6 +429,15 @@ def update_customer(
         )
     if customer.kind == "individual":
         _revalidate_individual(customer, update, given, keyring)
+    # Before any attribute changes: autoflush would otherwise hit the unique index first.
+    _ensure_unique(
+        session,
+        uscc=update.uscc if "uscc" in given else None,
+        id_number_bidx=blind_index(keyring, "id_number", update.id_number)
+        if "id_number" in given and update.id_number
+        else None,
+        exclude_id=customer.id,
+    )
     changes: dict[str, Any] = {}
     for field in sorted(given):
         new = getattr(update, field)
@@ -446,8 +455,6 @@ def update_customer(
             "new": _ledger_value(field, new, customer.kind),
         }
         _apply(customer, field, new, keyring, session)
-    if "uscc" in changes or "id_number" in changes:
-        _ensure_unique(session, uscc=customer.uscc, id_number_bidx=customer.id_number_bidx, exclude_id=customer.id)
     if customer.kind == "company" and customer.country == "CN" and not customer.uscc:
         raise ValidationFailed(
             "a company registered in China needs its unified social credit code",
@@ -580,7 +587,7 @@ def list_groups(session: Session) -> list[GroupOut]:
     counts = dict(
         session.execute(
             select(Customer.group_id, func.count()).where(Customer.group_id.is_not(None)).group_by(Customer.group_id)
-        ).tuples()
+        ).all()
     )
     return [
         GroupOut(id=g.id, name=g.name, description=g.description, members=counts.get(g.id, 0))

@@ -266,7 +266,7 @@ def list_tokens(session: Session, *, username: str | None = None) -> list[tuple[
     query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
     if username:
         query = query.where(User.username == username.strip().lower())
-    return [(token, name) for token, name in session.execute(query).tuples()]
+    return [(token, name) for token, name in session.execute(query).all()]
 
 
 def revoke_token(session: Session, *, token_id: int | None = None, prefix: str | None = None, actor: Actor) -> ApiToken:

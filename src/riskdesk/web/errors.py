@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskdesk.errors import DomainError, ErrorDetail, TooManyAttempts, details_from_pydantic
@@ -85,6 +86,15 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
+        # Services check uniqueness first; this answers the rare race where two requests pass that check at once.
+        log.warning("request.integrity_conflict", path=request.url.path, error=str(exc.orig)[:200])
+        message = "the change conflicts with a record saved at the same moment; nothing was saved — reload and retry"
+        if _wants_html(request):
+            return _page_error(request, 409, "Something went wrong", message)
+        return JSONResponse(error_body("conflict", message), status_code=409)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from riskdesk.config import InsecureSettings, Settings
+from riskdesk.security.crypto import generate_key
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def test_production_refuses_the_development_defaults() -> None:
+    with pytest.raises(InsecureSettings) as caught:
+        settings(env="production").check_production_safety()
+    message = str(caught.value)
+    assert "RISKDESK_SECRET_KEY" in message
+    assert "RISKDESK_ENCRYPTION_KEYS" in message
+    assert "RISKDESK_BLIND_INDEX_KEY" in message
+
+
+def test_production_starts_with_real_secrets() -> None:
+    settings(
+        env="production", secret_key="s" * 40, encryption_keys=f"prod1:{generate_key()}", blind_index_key="b" * 40
+    ).check_production_safety()
+
+
+def test_key_ring_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = generate_key(), generate_key()
+    monkeypatch.setenv("RISKDESK_ENCRYPTION_KEYS", f"a:{first},b:{second}")
+    loaded = settings()
+    assert loaded.encryption_keys == {"a": first, "b": second}
+    assert loaded.encryption_active_key == "b"
+
+
+def test_short_keys_are_refused_with_the_fix() -> None:
+    with pytest.raises(ValidationError, match="riskdesk keys generate"):
+        settings(encryption_keys="a:c2hvcnQ=")
+
+
+def test_active_key_must_be_in_the_ring() -> None:
+    with pytest.raises(ValidationError, match="not in"):
+        settings(encryption_keys=f"a:{generate_key()}", encryption_active_key="z")
+
+
+def test_default_database_is_a_sqlite_file_under_var() -> None:
+    assert settings().resolved_database_url == "sqlite:///var/riskdesk.db"

@@ -1,0 +1,80 @@
+"""A person at the desk: sign in, enter a wrong code, fix it, find the customer and its timeline.
+
+The screenshots these tests take are the ones in the README and the user guide.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from riskdesk.demo.portfolio import make_uscc
+from tests.web.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    expect(page.get_by_test_id("username")).to_have_text(username)
+
+
+def test_analyst_enters_a_company_fixes_its_code_and_finds_it(page: Page, live_server: str, demo_password: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{live_server}/login")
+    page.screenshot(path=SCREENSHOTS / "login.png")
+    sign_in(page, live_server, "analyst", demo_password)
+    expect(page.locator("h1")).to_have_text("客户")
+    page.screenshot(path=SCREENSHOTS / "desk.png")
+
+    page.click("text=新建企业客户")
+    code = make_uscc(random.Random(99), "350206")
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    page.fill("#f-name", "厦门卓越供应链管理有限公司")
+    page.fill("#f-uscc", wrong)
+    page.fill("#f-legal_representative", "林海燕")
+    page.fill("#f-registered_capital_amount", "20000000")
+    page.fill("#f-industry_code", "G5430")
+    page.click("button[type=submit]")
+    error = page.locator('[data-error-for="uscc"]')
+    expect(error).to_contain_text(f"check character should be {code[-1]}")
+    page.screenshot(path=SCREENSHOTS / "customer-form-error.png", full_page=True)
+
+    page.fill("#f-uscc", code)
+    page.click("button[type=submit]")
+    expect(page.locator("p.notice")).to_be_visible()
+    expect(page.locator("h1")).to_contain_text("厦门卓越供应链管理有限公司")
+
+    page.goto(f"{live_server}/customers")
+    page.fill("input[name=q]", "卓越供应链")
+    expect(page.locator("#customer-rows tbody tr")).to_have_count(1)
+    page.click("#customer-rows >> text=厦门卓越供应链管理有限公司")
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_contain_text("创建客户")
+    expect(timeline).to_contain_text("analyst")
+    page.screenshot(path=SCREENSHOTS / "customer-detail.png", full_page=True)
+
+
+def test_desk_switches_to_english_and_masks_for_the_analyst(page: Page, live_server: str, demo_password: str) -> None:
+    sign_in(page, live_server, "analyst", demo_password)
+    page.click("text=English")
+    expect(page.locator("h1")).to_have_text("Customers")
+    page.select_option("select[name=kind]", "individual")
+    expect(page.locator("#customer-rows tbody tr").first).to_be_visible()
+    codes = page.locator("#customer-rows tbody td.mono").all_inner_texts()
+    assert codes and all(re.fullmatch(r"\d{3}\*{11}[\dX]{4}", c) for c in codes), codes
+    page.screenshot(path=SCREENSHOTS / "customers-en.png")
+
+
+def test_compliance_officer_verifies_the_ledger(page: Page, live_server: str, demo_password: str) -> None:
+    sign_in(page, live_server, "compliance", demo_password)
+    page.click("text=审计账本")
+    page.click("text=校验哈希链")
+    expect(page.locator("#verify-result")).to_contain_text("哈希链完整")
+    page.screenshot(path=SCREENSHOTS / "audit-ledger.png")
