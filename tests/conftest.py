@@ -227,7 +227,9 @@ def token_for(container: Container, make_user: Callable[..., str]) -> Callable[[
     def _headers(role: Role) -> dict[str, str]:
         username = make_user(role)
         with container.session_factory.begin() as db_session:
-            _, secret = security.create_token(db_session, username=username, days=1, actor=Actor("test"))
+            _, secret = security.create_token(
+                db_session, username=username, days=1, actor=Actor("test"), pepper=container.token_pepper
+            )
         return {"Authorization": f"Bearer {secret}"}
 
     return _headers

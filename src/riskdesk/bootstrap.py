@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,6 +38,12 @@ class Container:
             self.settings.encryption_active_key,
             self.settings.blind_index_key.get_secret_value(),
         )
+
+    @cached_property
+    def token_pepper(self) -> bytes:
+        """Key of the HMAC under which API tokens and session ids are stored."""
+        secret = self.settings.secret_key.get_secret_value().encode()
+        return hashlib.sha256(b"riskdesk-token-pepper\x00" + secret).digest()
 
     @cached_property
     def passwords(self) -> Passwords:

@@ -109,7 +109,9 @@ def test_tokens_are_stored_hashed_and_stop_working_when_revoked(
 ) -> None:
     name = make_user(Role.analyst)
     with container.session_factory.begin() as session:
-        token, secret = security.create_token(session, username=name, days=1, actor=Actor("test"))
+        token, secret = security.create_token(
+            session, username=name, days=1, actor=Actor("test"), pepper=container.token_pepper
+        )
         token_id = token.id
     with container.session_factory() as session:
         stored = session.get(ApiToken, token_id)
@@ -126,7 +128,9 @@ def test_tokens_are_stored_hashed_and_stop_working_when_revoked(
 def test_expired_tokens_are_refused(client: TestClient, container: Container, make_user: Callable[..., str]) -> None:
     name = make_user(Role.analyst)
     with container.session_factory.begin() as session:
-        token, secret = security.create_token(session, username=name, days=1, actor=Actor("test"))
+        token, secret = security.create_token(
+            session, username=name, days=1, actor=Actor("test"), pepper=container.token_pepper
+        )
         session.execute(
             update(ApiToken).where(ApiToken.id == token.id).values(expires_at=utcnow() - timedelta(seconds=1))
         )
@@ -140,7 +144,9 @@ def test_deactivated_users_lose_their_tokens(
 ) -> None:
     name = make_user(Role.analyst)
     with container.session_factory.begin() as session:
-        _, secret = security.create_token(session, username=name, days=1, actor=Actor("test"))
+        _, secret = security.create_token(
+            session, username=name, days=1, actor=Actor("test"), pepper=container.token_pepper
+        )
         security.set_active(session, username=name, active=False, actor=Actor("admin"))
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
 

@@ -101,7 +101,9 @@ def matrix_world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Any)
                 min_length=8,
                 actor=Actor("test"),
             )
-            _, secret = security.create_token(session, username=name, days=1, actor=Actor("test"))
+            _, secret = security.create_token(
+                session, username=name, days=1, actor=Actor("test"), pepper=container.token_pepper
+            )
             world["headers"][role] = {"Authorization": f"Bearer {secret}"}
             user = security.get_user(session, username=name)
             principal = security.Principal(user.id, name, role)
@@ -116,7 +118,9 @@ def matrix_world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Any)
             min_length=8,
             actor=Actor("test"),
         )
-        spare_token, _ = security.create_token(session, username="matrix_spare", days=1, actor=Actor("test"))
+        spare_token, _ = security.create_token(
+            session, username="matrix_spare", days=1, actor=Actor("test"), pepper=container.token_pepper
+        )
         world["token_id"] = spare_token.id
         audit.checkpoint(session, block_size=1024)
     world["app"] = create_app(container)
@@ -156,7 +160,12 @@ def test_route_admits_exactly_the_roles_with_its_permission(
         if page:
             # A session of its own per case: the logout route ends the one it is given.
             with matrix_world["container"].session_factory.begin() as session:
-                web, cookie = security.start_web_session(session, principal=matrix_world["principals"][role], hours=1)
+                web, cookie = security.start_web_session(
+                    session,
+                    principal=matrix_world["principals"][role],
+                    hours=1,
+                    pepper=matrix_world["container"].token_pepper,
+                )
                 csrf = web.csrf_token
             client.cookies.set("rd_session", cookie)
             response = client.request(method, url, headers={"X-CSRF-Token": csrf}, follow_redirects=False)

@@ -88,9 +88,16 @@ def list_tokens(session: SessionDep, principal: Admin) -> list[TokenOut]:
 
 
 @router.post("/tokens", status_code=201, response_model=TokenCreated)
-def create_token(data: TokenIn, request: Request, session: SessionDep, principal: Admin) -> TokenCreated:
+def create_token(
+    data: TokenIn, request: Request, session: SessionDep, container: ContainerDep, principal: Admin
+) -> TokenCreated:
     token, secret = service.create_token(
-        session, username=data.username, days=data.days, name=data.name, actor=actor_of(request, principal)
+        session,
+        username=data.username,
+        days=data.days or container.settings.token_days,
+        name=data.name,
+        actor=actor_of(request, principal),
+        pepper=container.token_pepper,
     )
     return TokenCreated(**token_out(token, data.username.strip().lower()).model_dump(), token=secret)
 

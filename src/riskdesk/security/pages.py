@@ -97,7 +97,9 @@ async def login(request: Request, session: SessionDep, container: ContainerDep) 
             status_code=401,
             error=translate("The username or password is wrong.", lang),
         )
-    _, secret = service.start_web_session(session, principal=principal, hours=settings.session_hours)
+    _, secret = service.start_web_session(
+        session, principal=principal, hours=settings.session_hours, pepper=container.token_pepper
+    )
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -113,9 +115,17 @@ async def login(request: Request, session: SessionDep, container: ContainerDep) 
 
 @router.post("/logout")
 def logout(
-    request: Request, session: SessionDep, principal: Annotated[Principal, require_page(Permission.desk_use)]
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    principal: Annotated[Principal, require_page(Permission.desk_use)],
 ) -> Response:
-    service.end_web_session(session, secret=request.cookies.get(SESSION_COOKIE, ""), actor=actor_of(request, principal))
+    service.end_web_session(
+        session,
+        secret=request.cookies.get(SESSION_COOKIE, ""),
+        actor=actor_of(request, principal),
+        pepper=container.token_pepper,
+    )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -39,7 +39,7 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str
-    days: int = Field(default=90, ge=1, le=3650)
+    days: int | None = Field(default=None, ge=1, le=3650, description="default RISKDESK_TOKEN_DAYS")
     name: Annotated[str, StringConstraints(max_length=128)] = ""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -47,8 +48,10 @@ def _principal(user: User) -> Principal:
     return Principal(user.id, user.username, Role(user.role), user.display_name)
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+def _digest(secret: str, pepper: bytes) -> str:
+    """Tokens and session ids are stored as HMAC-SHA256 under a key derived from RISKDESK_SECRET_KEY:
+    a copy of the database alone cannot confirm a guessed token. Changing the secret signs everyone out."""
+    return hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
 
 
 def check_password_policy(password: str, *, min_length: int) -> None:
@@ -217,7 +220,9 @@ def change_password(
 # ── API tokens ───────────────────────────────────────────────────────────────────────────────────────────
 
 
-def create_token(session: Session, *, username: str, days: int, actor: Actor, name: str = "") -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, *, username: str, days: int, actor: Actor, pepper: bytes, name: str = ""
+) -> tuple[ApiToken, str]:
     """Return the stored token row and the token itself, which is never stored and shown only now."""
     if not 1 <= days <= 3650:
         raise ValidationFailed("a token lives between 1 and 3650 days")
@@ -229,7 +234,7 @@ def create_token(session: Session, *, username: str, days: int, actor: Actor, na
         user_id=user.id,
         name=name,
         prefix=secret[: len(TOKEN_PREFIX) + 6],
-        token_hash=_digest(secret),
+        token_hash=_digest(secret, pepper),
         expires_at=utcnow() + timedelta(days=days),
     )
     session.add(token)
@@ -245,8 +250,8 @@ def create_token(session: Session, *, username: str, days: int, actor: Actor, na
     return token, secret
 
 
-def resolve_token(session: Session, *, secret: str) -> Principal:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+def resolve_token(session: Session, *, secret: str, pepper: bytes) -> Principal:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret, pepper)))
     now = utcnow()
     if token is None:
         raise AuthenticationRequired("the bearer token is not known; create one with `riskdesk tokens create`")
@@ -299,11 +304,11 @@ def revoke_token(session: Session, *, token_id: int | None = None, prefix: str |
 # ── Web sessions ─────────────────────────────────────────────────────────────────────────────────────────
 
 
-def start_web_session(session: Session, *, principal: Principal, hours: int) -> tuple[WebSession, str]:
+def start_web_session(session: Session, *, principal: Principal, hours: int, pepper: bytes) -> tuple[WebSession, str]:
     secret = secrets.token_urlsafe(32)
     web = WebSession(
         user_id=principal.user_id,
-        session_hash=_digest(secret),
+        session_hash=_digest(secret, pepper),
         csrf_token=secrets.token_urlsafe(32),
         expires_at=utcnow() + timedelta(hours=hours),
     )
@@ -312,8 +317,8 @@ def start_web_session(session: Session, *, principal: Principal, hours: int) -> 
     return web, secret
 
 
-def resolve_web_session(session: Session, *, secret: str) -> tuple[Principal, WebSession] | None:
-    web = session.scalar(select(WebSession).where(WebSession.session_hash == _digest(secret)))
+def resolve_web_session(session: Session, *, secret: str, pepper: bytes) -> tuple[Principal, WebSession] | None:
+    web = session.scalar(select(WebSession).where(WebSession.session_hash == _digest(secret, pepper)))
     if web is None or web.ended_at is not None or web.expires_at <= utcnow():
         return None
     user = session.get(User, web.user_id)
@@ -322,8 +327,8 @@ def resolve_web_session(session: Session, *, secret: str) -> tuple[Principal, We
     return _principal(user), web
 
 
-def end_web_session(session: Session, *, secret: str, actor: Actor) -> None:
-    web = session.scalar(select(WebSession).where(WebSession.session_hash == _digest(secret)))
+def end_web_session(session: Session, *, secret: str, actor: Actor, pepper: bytes) -> None:
+    web = session.scalar(select(WebSession).where(WebSession.session_hash == _digest(secret, pepper)))
     if web is not None and web.ended_at is None:
         web.ended_at = utcnow()
         audit.append(session, actor=actor, action="logout", entity_type="user", entity_id=web.user_id)

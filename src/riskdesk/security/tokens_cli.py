@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from riskdesk.cli.common import cli_actor, fail, handles_errors, session_scope
+from riskdesk.cli.common import cli_actor, container, fail, handles_errors, session_scope
 from riskdesk.security import service
 
 app = typer.Typer(help="Create, list and revoke API bearer tokens.", no_args_is_help=True)
@@ -14,12 +14,20 @@ app = typer.Typer(help="Create, list and revoke API bearer tokens.", no_args_is_
 @handles_errors
 def create(
     username: str,
-    days: int = typer.Option(90, "--days", min=1, max=3650, help="days until the token expires"),
+    days: int = typer.Option(0, "--days", min=0, max=3650, help="days until it expires (default RISKDESK_TOKEN_DAYS)"),
     name: str = typer.Option("", "--name", help="what the token is for"),
 ) -> None:
     """Print a new token alone on standard output. Only its hash is stored: keep it now."""
+    c = container()
     with session_scope() as session:
-        _, secret = service.create_token(session, username=username, days=days, name=name, actor=cli_actor())
+        _, secret = service.create_token(
+            session,
+            username=username,
+            days=days or c.settings.token_days,
+            name=name,
+            actor=cli_actor(),
+            pepper=c.token_pepper,
+        )
     typer.echo(secret)
 
 

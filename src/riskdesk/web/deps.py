@@ -55,7 +55,9 @@ def _principal_from_request(request: Request, session: Session) -> Principal | N
     authorization = request.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
-        return security.resolve_token(session, secret=credentials.strip())
+        return security.resolve_token(
+            session, secret=credentials.strip(), pepper=request.app.state.container.token_pepper
+        )
     if authorization:
         raise AuthenticationRequired("use 'Authorization: Bearer <token>'; make a token with `riskdesk tokens create`")
     return None
@@ -73,7 +75,11 @@ def api_principal(request: Request, session: SessionDep) -> Principal:
 
 async def page_principal(request: Request, session: SessionDep) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
-    resolved = security.resolve_web_session(session, secret=cookie) if cookie else None
+    resolved = (
+        security.resolve_web_session(session, secret=cookie, pepper=request.app.state.container.token_pepper)
+        if cookie
+        else None
+    )
     if resolved is None:
         raise PageAuthRequired("please sign in")
     principal, web_session = resolved
