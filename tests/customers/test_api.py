@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
+from riskdesk.bootstrap import Container
 from riskdesk.security.permissions import Role
 from tests.conftest import company_payload, individual_payload, new_resident_id
 
@@ -219,3 +220,38 @@ def test_healthz_needs_no_token_and_requests_carry_ids(client: TestClient) -> No
     assert response.headers["x-request-id"] == "abc-123"
     assert client.get("/api/v1/customers").status_code == 401
     assert client.get("/api/openapi.json").json()["info"]["title"] == "riskdesk"
+
+
+def test_removing_a_relationship_is_recorded_on_both_customers(client: TestClient, officer: dict[str, str]) -> None:
+    a = client.post("/api/v1/customers", json=company_payload(), headers=officer).json()
+    b = client.post("/api/v1/customers", json=company_payload(), headers=officer).json()
+    links = client.post(
+        f"/api/v1/customers/{a['id']}/relationships",
+        json={"related_customer_id": b["id"], "kind": "guarantor"},
+        headers=officer,
+    ).json()
+    response = client.delete(
+        f"/api/v1/customers/{a['id']}/relationships/{links[0]['id']}?reason=guarantee%20ended", headers=officer
+    )
+    assert response.status_code == 204
+    assert client.get(f"/api/v1/customers/{a['id']}/relationships", headers=officer).json() == []
+    for customer in (a, b):
+        latest = client.get(f"/api/v1/customers/{customer['id']}/timeline", headers=officer).json()[0]
+        assert (latest["action"], latest["reason"]) == ("relationship.removed", "guarantee ended")
+    again = client.delete(f"/api/v1/customers/{a['id']}/relationships/{links[0]['id']}", headers=officer)
+    assert again.status_code == 404
+
+
+def test_upload_over_the_limit_is_413(container: Container, token_for: Headers) -> None:
+    from riskdesk.web.app import create_app
+
+    small = Container(settings=container.settings.model_copy(update={"max_upload_bytes": 2048}))
+    headers = token_for(Role.analyst)
+    with TestClient(create_app(small)) as limited:
+        response = limited.post(
+            "/api/v1/customers/import",
+            headers=headers,
+            files={"file": ("big.csv", b"kind,name\n" + b"company,x\n" * 1000, "text/csv")},
+        )
+    assert response.status_code == 413
+    assert "larger than 2048 bytes" in response.json()["message"]

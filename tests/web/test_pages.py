@@ -195,3 +195,23 @@ def test_ledger_page_verifies_the_chain(desk: Callable[[Role], TestClient]) -> N
     result = client.post("/audit/verify", headers={"X-CSRF-Token": csrf_of(page.text)})
     assert result.status_code == 200
     assert "The chain is intact." in result.text
+
+
+def test_admin_issues_a_token_shown_once_and_revokes_it(desk: Callable[[Role], TestClient]) -> None:
+    client = desk(Role.admin)
+    client.cookies.set("rd_lang", "en")
+    page = client.get("/admin/users")
+    me = re.search(r'data-testid="username">([^<]+)<', page.text)
+    assert me is not None
+    created = client.post(
+        "/admin/tokens",
+        data={"csrf_token": csrf_of(page.text), "username": me.group(1), "name": "ERP sync", "days": "7"},
+    )
+    token = re.search(r'data-testid="new-token">(rdk_[^<]+)<', created.text)
+    assert token is not None
+    assert created.headers["cache-control"] == "no-store"
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token.group(1)}"}).status_code == 200
+    assert token.group(1) not in client.get("/admin/users").text
+    token_id = re.findall(r'action="/admin/tokens/(\d+)/revoke"', created.text)[-1]
+    client.post(f"/admin/tokens/{token_id}/revoke", data={"csrf_token": csrf_of(page.text)})
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token.group(1)}"}).status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from riskdesk.customers import importer, service
 from riskdesk.customers.schemas import (
@@ -149,6 +149,25 @@ def add_relationship(
 ) -> list[RelationshipOut]:
     service.add_relationship(session, customer_id=customer_id, data=data, actor=actor_of(request, principal))
     return service.relationships_of(session, customer_id=customer_id)
+
+
+@router.delete("/customers/{customer_id}/relationships/{relationship_id}", status_code=204, response_model=None)
+def remove_relationship(
+    customer_id: int,
+    relationship_id: int,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    reason: Annotated[str, Query(max_length=500)] = "",
+) -> Response:
+    service.remove_relationship(
+        session,
+        customer_id=customer_id,
+        relationship_id=relationship_id,
+        reason=reason,
+        actor=actor_of(request, principal),
+    )
+    return Response(status_code=204)
 
 
 @router.get("/customer-groups", response_model=list[GroupOut])

@@ -56,6 +56,7 @@ def customer_list(
     status: Annotated[str, Query(max_length=16)] = "",
     kind: Annotated[str, Query(max_length=16)] = "",
     industry: Annotated[str, Query(max_length=8)] = "",
+    group: Annotated[int | None, Query(ge=1)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     query = service.CustomerQuery(
@@ -63,13 +64,14 @@ def customer_list(
         status=status if status in _CHOICES["statuses"] else None,
         kind=kind if kind in ("company", "individual") else None,
         industry=industry or None,
+        group_id=group,
         page=page,
         per_page=container.settings.page_size,
     )
     result = service.list_customers(
         session, query=query, keyring=container.keyring, reveal=principal.can(Permission.personal_data_read)
     )
-    filters = {"q": q, "status": status, "kind": kind, "industry": industry}
+    filters: dict[str, Any] = {"q": q, "status": status, "kind": kind, "industry": industry, "group": group or ""}
     context: dict[str, Any] = {
         "result": result,
         "filters": filters,
@@ -351,4 +353,18 @@ async def add_relationship(
         )
     except DomainError as exc:
         return _detail(request, session, container, principal, customer_id, {"_form": exc.message}, exc.status_code)
+    return RedirectResponse(f"/customers/{customer_id}#relationships", status_code=303)
+
+
+@router.post("/customers/{customer_id}/relationships/{relationship_id}/remove")
+def remove_relationship(
+    customer_id: int, relationship_id: int, request: Request, session: SessionDep, principal: Writer
+) -> Response:
+    service.remove_relationship(
+        session,
+        customer_id=customer_id,
+        relationship_id=relationship_id,
+        reason="removed in the desk",
+        actor=actor_of(request, principal),
+    )
     return RedirectResponse(f"/customers/{customer_id}#relationships", status_code=303)

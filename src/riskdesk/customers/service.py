@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -640,6 +640,30 @@ def add_relationship(session: Session, *, customer_id: int, data: RelationshipIn
     return link
 
 
+def remove_relationship(session: Session, *, customer_id: int, relationship_id: int, reason: str, actor: Actor) -> None:
+    link = session.get(Relationship, relationship_id)
+    if link is None or customer_id not in (link.customer_id, link.related_customer_id):
+        raise NotFound(f"customer {customer_id} has no relationship {relationship_id}")
+    removed = {
+        "customer": link.customer_id,
+        "related": link.related_customer_id,
+        "kind": link.kind,
+        "share_percent": str(link.share_percent) if link.share_percent else None,
+    }
+    session.delete(link)
+    session.flush()
+    for entity_id in {link.customer_id, link.related_customer_id}:
+        audit.append(
+            session,
+            actor=actor,
+            action="relationship.removed",
+            entity_type=ENTITY,
+            entity_id=entity_id,
+            changes=removed,
+            reason=reason,
+        )
+
+
 def relationships_of(session: Session, *, customer_id: int) -> list[RelationshipOut]:
     get_customer(session, customer_id=customer_id)
     links = session.scalars(
@@ -668,10 +692,14 @@ def relationships_of(session: Session, *, customer_id: int) -> list[Relationship
     ]
 
 
-def rotate_keys(session: Session, *, keyring: KeyRing, batch_size: int = 500) -> int:
+def rotate_keys(
+    session: Session, *, keyring: KeyRing, batch_size: int = 500, progress: Callable[[int, int], None] | None = None
+) -> int:
     """Re-seal every sensitive value under the active key and refresh blind indexes; returns values re-sealed."""
     resealed = 0
     last_id = 0
+    total = session.scalar(select(func.count()).select_from(Customer)) or 0
+    done = 0
     while True:
         rows = session.scalars(
             select(Customer)
@@ -700,4 +728,7 @@ def rotate_keys(session: Session, *, keyring: KeyRing, batch_size: int = 500) ->
                     contact.phone_enc = keyring.encrypt(phone, context="customers.contacts.phone")
                     resealed += 1
         last_id = rows[-1].id
+        done += len(rows)
         session.flush()
+        if progress:
+            progress(done, total)

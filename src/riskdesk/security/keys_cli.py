@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from riskdesk.cli.common import cli_actor, container, handles_errors, session_scope
+from riskdesk.cli.common import cli_actor, container, err, handles_errors, session_scope
 
 app = typer.Typer(help="Generate encryption keys and re-encrypt under a new one.", no_args_is_help=True)
 
@@ -28,8 +29,14 @@ def rotate() -> None:
     from riskdesk.customers import service as customers
 
     keyring = container().keyring
-    with session_scope() as session:
-        resealed = customers.rotate_keys(session, keyring=keyring)
+    with (
+        Progress(TextColumn("re-encrypting"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar,
+        session_scope() as session,
+    ):
+        task = bar.add_task("rotate", total=None)
+        resealed = customers.rotate_keys(
+            session, keyring=keyring, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
         audit.append(
             session,
             actor=cli_actor(),

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from riskdesk.audit.service import Actor
 from riskdesk.errors import AuthenticationRequired, DomainError, TooManyAttempts
 from riskdesk.security import service
 from riskdesk.security.permissions import Permission, Role
@@ -142,34 +141,48 @@ def switch_language(code: str, next: Annotated[str, Query(max_length=500)] = "/c
 Admin = Annotated[Principal, require_page(Permission.users_manage)]
 
 
+def _users_page(
+    request: Request, session: SessionDep, *, error: str = "", new_token: str = "", status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "admin/users.html",
+        {
+            "users": service.list_users(session),
+            "tokens": service.list_tokens(session),
+            "roles": list(Role),
+            "error": error,
+            "new_token": new_token,
+        },
+        status_code=status_code,
+    )
+
+
 @router.get("/admin/users")
 def users_page(request: Request, session: SessionDep, principal: Admin) -> Response:
-    return render(request, "admin/users.html", {"users": service.list_users(session), "roles": list(Role), "error": ""})
+    return _users_page(request, session)
 
 
 @router.post("/admin/users")
 async def users_create(request: Request, session: SessionDep, container: ContainerDep, principal: Admin) -> Response:
     form = await request.form()
+    role = str(form.get("role", ""))
+    if role not in {r.value for r in Role}:
+        return _users_page(request, session, error=f"role {role!r} is not one of the listed roles", status_code=422)
     try:
         with session.begin_nested():
             service.create_user(
                 session,
                 username=str(form.get("username", "")),
-                role=Role(str(form.get("role", "analyst"))),
+                role=Role(role),
                 password=str(form.get("password", "")),
                 passwords=container.passwords,
                 min_length=container.settings.password_min_length,
                 actor=actor_of(request, principal),
                 display_name=str(form.get("display_name", "")),
             )
-    except (DomainError, ValueError) as exc:
-        message = exc.message if isinstance(exc, DomainError) else "choose one of the listed roles"
-        return render(
-            request,
-            "admin/users.html",
-            {"users": service.list_users(session), "roles": list(Role), "error": message},
-            status_code=422,
-        )
+    except DomainError as exc:
+        return _users_page(request, session, error=exc.message, status_code=exc.status_code)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -178,15 +191,36 @@ async def users_toggle(username: str, request: Request, session: SessionDep, pri
     form = await request.form()
     active = str(form.get("active", "")) == "1"
     if username == principal.username and not active:
-        return render(
-            request,
-            "admin/users.html",
-            {
-                "users": service.list_users(session),
-                "roles": list(Role),
-                "error": "You cannot deactivate yourself.",
-            },
-            status_code=422,
-        )
-    service.set_active(session, username=username, active=active, actor=Actor(principal.username))
+        return _users_page(request, session, error="You cannot deactivate yourself.", status_code=422)
+    service.set_active(session, username=username, active=active, actor=actor_of(request, principal))
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/tokens")
+async def tokens_create(request: Request, session: SessionDep, container: ContainerDep, principal: Admin) -> Response:
+    """The new token is shown on this one response and never again."""
+    form = await request.form()
+    days_text = str(form.get("days", "")).strip()
+    if days_text and not days_text.isdigit():
+        return _users_page(request, session, error="days must be a whole number", status_code=422)
+    try:
+        with session.begin_nested():
+            _, secret = service.create_token(
+                session,
+                username=str(form.get("username", "")),
+                days=int(days_text) if days_text else container.settings.token_days,
+                name=str(form.get("name", ""))[:128],
+                actor=actor_of(request, principal),
+                pepper=container.token_pepper,
+            )
+    except DomainError as exc:
+        return _users_page(request, session, error=exc.message, status_code=exc.status_code)
+    response = _users_page(request, session, new_token=secret)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def tokens_revoke(token_id: int, request: Request, session: SessionDep, principal: Admin) -> Response:
+    service.revoke_token(session, token_id=token_id, actor=actor_of(request, principal))
+    return RedirectResponse("/admin/users#tokens", status_code=303)

@@ -6,6 +6,7 @@ import hmac
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,8 @@ from riskdesk.errors import AuthenticationRequired, PermissionDenied
 from riskdesk.security import service as security
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
+
+log = structlog.get_logger("riskdesk.web")
 
 SESSION_COOKIE = "rd_session"
 LANG_COOKIE = "rd_lang"
@@ -116,6 +119,14 @@ class RequirePermission:
     async def __call__(self, request: Request, session: SessionDep) -> Principal:
         principal = await page_principal(request, session) if self.page else api_principal(request, session)
         if not principal.can(self.permission):
+            log.warning(
+                "permission.denied",
+                username=principal.username,
+                role=principal.role.value,
+                permission=self.permission.value,
+                path=request.url.path,
+                method=request.method,
+            )
             raise PermissionDenied(
                 f"your role ({principal.role.value}) does not have the permission {self.permission.value};"
                 " ask an admin if your work needs it"
