@@ -23,35 +23,48 @@ def chain(n: int) -> list[ledger.StoredEntry]:
     return entries
 
 
+def verify(entries: list[ledger.StoredEntry]) -> tuple[int, ledger.ChainBreak | None]:
+    by_hash = {entry.entry_hash: entry.seq for entry in entries}
+    return ledger.verify_chain(entries, by_hash.get)
+
+
 def test_intact_chain_verifies() -> None:
-    checked, problem = ledger.verify_chain(chain(10))
+    checked, problem = verify(chain(10))
     assert (checked, problem) == (10, None)
 
 
 def test_edited_entry_is_named() -> None:
     entries = chain(10)
     entries[4] = replace(entries[4], content=replace(entries[4].content, changes='{"x":2}'))
-    _, problem = ledger.verify_chain(entries)
+    _, problem = verify(entries)
     assert problem is not None and (problem.seq, problem.kind) == (5, "edited")
 
 
 def test_deleted_entry_is_named() -> None:
     entries = chain(10)
     del entries[6]
-    _, problem = ledger.verify_chain(entries)
+    _, problem = verify(entries)
     assert problem is not None and (problem.seq, problem.kind) == (7, "deleted")
 
 
 def test_deleted_first_entry_is_named() -> None:
-    _, problem = ledger.verify_chain(chain(5)[1:])
+    _, problem = verify(chain(5)[1:])
     assert problem is not None and (problem.seq, problem.kind) == (1, "deleted")
+
+
+def test_deleted_entry_with_renumbered_successors_is_named() -> None:
+    entries = chain(6)
+    del entries[2]
+    entries = [replace(e, seq=i + 1) for i, e in enumerate(entries)]
+    _, problem = verify(entries)
+    assert problem is not None and (problem.seq, problem.kind) == (3, "deleted")
 
 
 def test_reordered_entries_are_named() -> None:
     entries = chain(10)
     third, fourth = entries[2], entries[3]
     entries[2], entries[3] = replace(fourth, seq=3), replace(third, seq=4)
-    _, problem = ledger.verify_chain(entries)
+    _, problem = verify(entries)
     assert problem is not None and (problem.seq, problem.kind) == (3, "reordered")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,27 +70,30 @@ class ChainBreak:
     message: str
 
 
-def verify_chain(entries: Iterable[StoredEntry]) -> tuple[int, ChainBreak | None]:
-    """Walk entries in ``seq`` order; return how many were checked and the first break, if any."""
-    ordered = list(entries)
-    known_hashes = {entry.entry_hash: entry.seq for entry in ordered}
+def verify_chain(entries: Iterable[StoredEntry], locate: Callable[[str], int | None]) -> tuple[int, ChainBreak | None]:
+    """Walk entries in ``seq`` order; return how many were checked and the first break, if any.
+
+    Streams: memory does not grow with the ledger. ``locate`` finds the ``seq`` of the entry with a given hash;
+    it is asked only when a link is broken, to tell a reordering (the linked entry exists elsewhere) from a deletion.
+    """
     expected_prev = GENESIS_HASH
-    expected_seq = ordered[0].seq if ordered else 1
-    if ordered and ordered[0].seq != 1:
-        return 0, ChainBreak(1, "deleted", f"entry 1 is missing: the ledger starts at entry {ordered[0].seq}")
-    for checked, entry in enumerate(ordered):
+    expected_seq = 1
+    checked = 0
+    for entry in entries:
         if entry_hash(entry.content, entry.prev_hash) != entry.entry_hash:
             return checked, ChainBreak(
                 entry.seq, "edited", f"entry {entry.seq} was edited: its content no longer matches its hash"
             )
         if entry.seq != expected_seq:
+            if expected_seq == 1:
+                return checked, ChainBreak(1, "deleted", f"entry 1 is missing: the ledger starts at entry {entry.seq}")
             return checked, ChainBreak(
                 expected_seq,
                 "deleted",
                 f"entry {expected_seq} is missing (deleted): entry {entry.seq} follows entry {expected_seq - 1}",
             )
         if entry.prev_hash != expected_prev:
-            origin = known_hashes.get(entry.prev_hash)
+            origin = locate(entry.prev_hash)
             if origin is not None:
                 return checked, ChainBreak(
                     entry.seq,
@@ -105,7 +108,8 @@ def verify_chain(entries: Iterable[StoredEntry]) -> tuple[int, ChainBreak | None
             )
         expected_prev = entry.entry_hash
         expected_seq = entry.seq + 1
-    return len(ordered), None
+        checked += 1
+    return checked, None
 
 
 # ── Merkle trees (RFC 6962 hashing) ──────────────────────────────────────────────────────────────────────

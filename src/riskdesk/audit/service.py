@@ -76,35 +76,48 @@ def append(
     return entry
 
 
-def _stored(entry: AuditEntry) -> ledger.StoredEntry:
-    return ledger.StoredEntry(
-        seq=entry.seq,
-        content=ledger.EntryContent(
-            occurred_at=entry.occurred_at,
-            actor=entry.actor,
-            action=entry.action,
-            entity_type=entry.entity_type,
-            entity_id=entry.entity_id,
-            changes=entry.changes,
-            reason=entry.reason,
-            request_id=entry.request_id,
-        ),
-        prev_hash=entry.prev_hash,
-        entry_hash=entry.entry_hash,
-    )
+_ENTRY_COLUMNS = (
+    AuditEntry.seq,
+    AuditEntry.occurred_at,
+    AuditEntry.actor,
+    AuditEntry.action,
+    AuditEntry.entity_type,
+    AuditEntry.entity_id,
+    AuditEntry.changes,
+    AuditEntry.reason,
+    AuditEntry.request_id,
+    AuditEntry.prev_hash,
+    AuditEntry.entry_hash,
+)
 
 
-def _iter_entries(session: Session) -> Iterator[AuditEntry]:
-    last_seq = -1
+def _iter_entries(session: Session) -> Iterator[ledger.StoredEntry]:
+    """All entries in ``seq`` order, in batches of plain rows: memory stays flat and the session's identity map
+    (which may hold the caller's pending changes) is left alone."""
+    last_seq = -(2**31)
     while True:
-        batch = session.scalars(
-            select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(_VERIFY_BATCH)
+        batch = session.execute(
+            select(*_ENTRY_COLUMNS).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(_VERIFY_BATCH)
         ).all()
         if not batch:
             return
-        yield from batch
+        for row in batch:
+            yield ledger.StoredEntry(
+                seq=row.seq,
+                content=ledger.EntryContent(
+                    occurred_at=row.occurred_at,
+                    actor=row.actor,
+                    action=row.action,
+                    entity_type=row.entity_type,
+                    entity_id=row.entity_id,
+                    changes=row.changes,
+                    reason=row.reason,
+                    request_id=row.request_id,
+                ),
+                prev_hash=row.prev_hash,
+                entry_hash=row.entry_hash,
+            )
         last_seq = batch[-1].seq
-        session.expunge_all()
 
 
 @dataclass(frozen=True)
@@ -120,8 +133,11 @@ class VerifyReport:
 
 def verify(session: Session) -> VerifyReport:
     """Walk the whole chain, then recompute every checkpoint's Merkle root from the entries it covers."""
-    # The chain check needs every hash to spot reordering, so hashes are gathered once (64 bytes an entry).
-    checked, chain_break = ledger.verify_chain(_stored(e) for e in _iter_entries(session))
+
+    def locate(entry_hash: str) -> int | None:
+        return session.scalar(select(AuditEntry.seq).where(AuditEntry.entry_hash == entry_hash))
+
+    checked, chain_break = ledger.verify_chain(_iter_entries(session), locate)
     if chain_break is not None:
         return VerifyReport(checked, 0, chain_break)
     checkpoints = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.first_seq)).all()
