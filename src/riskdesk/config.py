@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     encryption_keys: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: {DEV_ENCRYPTION_KEY_ID: DEV_ENCRYPTION_KEY}
+        default_factory=lambda: {DEV_ENCRYPTION_KEY_ID: DEV_ENCRYPTION_KEY}, repr=False
     )
     encryption_active_key: str = ""
     blind_index_key: SecretStr = SecretStr(DEV_BLIND_INDEX_KEY)

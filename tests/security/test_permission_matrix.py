@@ -134,6 +134,7 @@ def concrete(path: str, world: dict[str, Any]) -> str:
         "username": "matrix_spare",
         "token_id": world["token_id"],
         "seq": 1,
+        "relationship_id": 999_999,
         "code": "zh",
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)

@@ -182,7 +182,7 @@ def create_group(data: GroupIn, request: Request, session: SessionDep, principal
 
 
 @router.post("/customers/import", response_model=None)
-async def import_customers(
+def import_customers(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
@@ -191,7 +191,7 @@ async def import_customers(
     file_format: Annotated[str | None, Form(alias="format", pattern="^(csv|jsonl)$")] = None,
 ) -> JSONResponse:
     """All-or-nothing: 200 with the count imported, or 422 listing every rejected row (line, field, reason)."""
-    raw = await file.read()
+    raw = file.file.read()
     if not raw:
         raise ValidationFailed("the uploaded file is empty")
     report = importer.import_customers(

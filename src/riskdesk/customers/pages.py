@@ -24,7 +24,7 @@ from riskdesk.customers.schemas import (
 from riskdesk.errors import DomainError, ErrorDetail, ValidationFailed, details_from_pydantic
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
-from riskdesk.web.deps import ContainerDep, SessionDep, actor_of, require_page
+from riskdesk.web.deps import ContainerDep, FormDep, SessionDep, actor_of, form_text, require_page
 from riskdesk.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -124,20 +124,16 @@ def _form(
     )
 
 
-async def _form_values(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
 @router.post("/customers/new")
-async def create_customer(
+def create_customer(
     request: Request,
+    form: FormDep,
     session: SessionDep,
     container: ContainerDep,
     principal: Writer,
     kind: Annotated[str, Query(pattern="^(company|individual)$")] = "company",
 ) -> Response:
-    values = await _form_values(request)
+    values = form_text(form)
     payload = forms.payload_from_form(values, kind=kind, editing=False)
     try:
         data = CUSTOMER_CREATE.validate_python(payload)
@@ -179,10 +175,9 @@ def import_form(request: Request, principal: Importer) -> Response:
 
 
 @router.post("/customers/import")
-async def import_upload(
-    request: Request, session: SessionDep, container: ContainerDep, principal: Importer
+def import_upload(
+    request: Request, form: FormDep, session: SessionDep, container: ContainerDep, principal: Importer
 ) -> Response:
-    form = await request.form(max_part_size=container.settings.max_upload_bytes)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return render(
@@ -191,7 +186,7 @@ async def import_upload(
             {"report": None, "error": "Choose a CSV or JSON Lines file."},
             status_code=422,
         )
-    raw = await upload.read()
+    raw = upload.file.read()
     try:
         with session.begin_nested() as savepoint:
             report = importer.import_customers(
@@ -214,8 +209,8 @@ def groups_page(request: Request, session: SessionDep, principal: Reader) -> Res
 
 
 @router.post("/customers/groups")
-async def create_group(request: Request, session: SessionDep, principal: Writer) -> Response:
-    values = await _form_values(request)
+def create_group(request: Request, form: FormDep, session: SessionDep, principal: Writer) -> Response:
+    values = form_text(form)
     try:
         data = GroupIn.model_validate({"name": values.get("name", ""), "description": values.get("description", "")})
         with session.begin_nested():
@@ -291,11 +286,11 @@ def edit_customer(
 
 
 @router.post("/customers/{customer_id}/edit")
-async def update_customer(
-    customer_id: int, request: Request, session: SessionDep, container: ContainerDep, principal: Writer
+def update_customer(
+    customer_id: int, request: Request, form: FormDep, session: SessionDep, container: ContainerDep, principal: Writer
 ) -> Response:
     customer = service.get_customer(session, customer_id=customer_id)
-    values = await _form_values(request)
+    values = form_text(form)
     payload = forms.payload_from_form(values, kind=customer.kind, editing=True)
     try:
         update = CustomerUpdate.model_validate(payload)
@@ -331,10 +326,10 @@ async def update_customer(
 
 
 @router.post("/customers/{customer_id}/relationships")
-async def add_relationship(
-    customer_id: int, request: Request, session: SessionDep, container: ContainerDep, principal: Writer
+def add_relationship(
+    customer_id: int, request: Request, form: FormDep, session: SessionDep, container: ContainerDep, principal: Writer
 ) -> Response:
-    values = await _form_values(request)
+    values = form_text(form)
     try:
         data = RelationshipIn.model_validate(
             {k: v for k, v in values.items() if k in ("related_customer_id", "kind", "share_percent", "note") and v}

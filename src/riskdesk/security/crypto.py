@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -25,9 +25,9 @@ class DecryptionError(RuntimeError):
 
 @dataclass(frozen=True)
 class KeyRing:
-    keys: dict[str, bytes]
+    keys: dict[str, bytes] = field(repr=False)
     active_key_id: str
-    blind_index_key: bytes
+    blind_index_key: bytes = field(repr=False)
 
     @classmethod
     def from_settings(cls, keys: dict[str, str], active_key_id: str, blind_index_key: str) -> KeyRing:

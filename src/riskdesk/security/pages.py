@@ -18,6 +18,7 @@ from riskdesk.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     ContainerDep,
+    FormDep,
     SessionDep,
     actor_of,
     require_page,
@@ -55,8 +56,7 @@ def login_form(request: Request, next: Annotated[str, Query(max_length=500)] = "
 
 
 @router.post("/login")
-async def login(request: Request, session: SessionDep, container: ContainerDep) -> Response:
-    form = await request.form()
+def login(request: Request, form: FormDep, session: SessionDep, container: ContainerDep) -> Response:
     username = str(form.get("username", ""))
     password = str(form.get("password", ""))
     next_url = _safe_next(str(form.get("next", "")))
@@ -164,8 +164,9 @@ def users_page(request: Request, session: SessionDep, principal: Admin) -> Respo
 
 
 @router.post("/admin/users")
-async def users_create(request: Request, session: SessionDep, container: ContainerDep, principal: Admin) -> Response:
-    form = await request.form()
+def users_create(
+    request: Request, form: FormDep, session: SessionDep, container: ContainerDep, principal: Admin
+) -> Response:
     role = str(form.get("role", ""))
     if role not in {r.value for r in Role}:
         return _users_page(request, session, error=f"role {role!r} is not one of the listed roles", status_code=422)
@@ -187,8 +188,7 @@ async def users_create(request: Request, session: SessionDep, container: Contain
 
 
 @router.post("/admin/users/{username}/active")
-async def users_toggle(username: str, request: Request, session: SessionDep, principal: Admin) -> Response:
-    form = await request.form()
+def users_toggle(username: str, request: Request, form: FormDep, session: SessionDep, principal: Admin) -> Response:
     active = str(form.get("active", "")) == "1"
     if username == principal.username and not active:
         return _users_page(request, session, error="You cannot deactivate yourself.", status_code=422)
@@ -197,9 +197,10 @@ async def users_toggle(username: str, request: Request, session: SessionDep, pri
 
 
 @router.post("/admin/tokens")
-async def tokens_create(request: Request, session: SessionDep, container: ContainerDep, principal: Admin) -> Response:
+def tokens_create(
+    request: Request, form: FormDep, session: SessionDep, container: ContainerDep, principal: Admin
+) -> Response:
     """The new token is shown on this one response and never again."""
-    form = await request.form()
     days_text = str(form.get("days", "")).strip()
     if days_text and not days_text.isdigit():
         return _users_page(request, session, error="days must be a whole number", status_code=422)

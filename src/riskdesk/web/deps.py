@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from riskdesk.audit.service import Actor
 from riskdesk.bootstrap import Container
@@ -76,7 +77,27 @@ def api_principal(request: Request, session: SessionDep) -> Principal:
     return principal
 
 
-async def page_principal(request: Request, session: SessionDep) -> Principal:
+async def read_form(request: Request) -> FormData:
+    """The parsed form of a form or multipart request (empty otherwise), read on the event loop.
+
+    Everything that touches the database runs in the threadpool instead: a blocking database call on the event
+    loop would stall every request behind SQLite's write lock (decision 0003).
+    """
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return FormData()
+    return await request.form(max_part_size=request.app.state.container.settings.max_upload_bytes)
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def form_text(form: FormData) -> dict[str, str]:
+    """The text fields of a form (files left out)."""
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def page_principal(request: Request, session: Session, form: FormData) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     resolved = (
         security.resolve_web_session(session, secret=cookie, pepper=request.app.state.container.token_pepper)
@@ -89,20 +110,14 @@ async def page_principal(request: Request, session: SessionDep) -> Principal:
     request.state.principal = principal
     request.state.csrf_token = web_session.csrf_token
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        await check_csrf(request, web_session.csrf_token)
+        check_csrf(request, form, web_session.csrf_token)
     return principal
 
 
-async def check_csrf(request: Request, expected: str) -> None:
+def check_csrf(request: Request, form: FormData, expected: str) -> None:
     """Unsafe page requests carry the session's CSRF token in the form or in the X-CSRF-Token header."""
-    sent = request.headers.get("x-csrf-token", "")
-    if not sent and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        limit = request.app.state.container.settings.max_upload_bytes
-        form = await request.form(max_part_size=limit)
-        field = form.get("csrf_token")
-        sent = field if isinstance(field, str) else ""
+    field = form.get("csrf_token")
+    sent = request.headers.get("x-csrf-token", "") or (field if isinstance(field, str) else "")
     if not hmac.compare_digest(sent, expected):
         raise PermissionDenied(
             "the form has expired or did not come from riskdesk (CSRF check); reload the page and try again"
@@ -116,8 +131,9 @@ class RequirePermission:
         self.permission = permission
         self.page = page
 
-    async def __call__(self, request: Request, session: SessionDep) -> Principal:
-        principal = await page_principal(request, session) if self.page else api_principal(request, session)
+    def __call__(self, request: Request, session: SessionDep, form: FormDep) -> Principal:
+        # A plain def: FastAPI runs it in the threadpool, never on the event loop (see read_form).
+        principal = page_principal(request, session, form) if self.page else api_principal(request, session)
         if not principal.can(self.permission):
             log.warning(
                 "permission.denied",
