@@ -82,9 +82,8 @@ def container_for(url: str) -> Container:
 
 
 def payloads() -> list[dict[str, Any]]:
-    return build(seed=42, companies=ROWS * 3 // 4, individuals=ROWS - ROWS * 3 // 4, owners=[]).companies + build(
-        seed=42, companies=ROWS * 3 // 4, individuals=ROWS - ROWS * 3 // 4, owners=[]
-    ).individuals
+    book = build(seed=42, companies=ROWS * 3 // 4, individuals=ROWS - ROWS * 3 // 4, owners=[])
+    return book.companies + book.individuals
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -107,19 +106,41 @@ def write_plain(container: Container, rows: list[dict[str, Any]]) -> None:
         with container.session_factory.begin() as session:
             for payload in rows[start : start + BATCH]:
                 capital = payload.get("registered_capital") or {}
-                session.add(Customer(
-                    kind=payload["kind"], name=payload["name"], status=payload.get("status", "prospect"),
-                    country="CN", uscc=payload.get("uscc"), former_names=[], industry_code=payload.get("industry_code"),
-                    legal_representative=payload.get("legal_representative"),
-                    registered_capital_amount=Decimal(capital["amount"]) if capital else None,
-                    registered_capital_currency=capital.get("currency"), id_type=payload.get("id_type"),
-                    id_number_enc=payload.get("id_number"), phone_enc=payload.get("phone"), version=1,
-                ))
+                session.add(
+                    Customer(
+                        kind=payload["kind"],
+                        name=payload["name"],
+                        status=payload.get("status", "prospect"),
+                        country="CN",
+                        uscc=payload.get("uscc"),
+                        former_names=[],
+                        industry_code=payload.get("industry_code"),
+                        legal_representative=payload.get("legal_representative"),
+                        registered_capital_amount=Decimal(capital["amount"]) if capital else None,
+                        registered_capital_currency=capital.get("currency"),
+                        id_type=payload.get("id_type"),
+                        id_number_enc=payload.get("id_number"),
+                        phone_enc=payload.get("phone"),
+                        version=1,
+                    )
+                )
 
 
 def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
-    columns = ["kind", "name", "uscc", "status", "industry_code", "size", "legal_representative",
-               "registered_capital_amount", "id_number", "phone", "home_address", "bank_account"]
+    columns = [
+        "kind",
+        "name",
+        "uscc",
+        "status",
+        "industry_code",
+        "size",
+        "legal_representative",
+        "registered_capital_amount",
+        "id_number",
+        "phone",
+        "home_address",
+        "bank_account",
+    ]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
@@ -131,37 +152,60 @@ def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     return out.getvalue().encode()
 
 
+def measure(backend: str, make_url: Callable[[], str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    riskdesk_db, plain_db, import_db = (container_for(make_url()) for _ in range(3))
+    plain = "plain ORM insert, no encryption, no ledger"
+    t_riskdesk = timed(lambda: write_riskdesk(riskdesk_db, rows))
+    t_plain = timed(lambda: write_plain(plain_db, rows))
+
+    def do_import() -> None:
+        with import_db.session_factory.begin() as session:
+            report = importer.import_customers(
+                session, raw=csv_bytes(rows), filename="bench.csv", keyring=import_db.keyring, actor=ACTOR
+            )
+            assert report.ok, report.as_dict()["errors"][:3]
+
+    t_import = timed(do_import)
+    with riskdesk_db.session_factory() as session:
+        entries = session.query(AuditEntry).count()
+        assert audit.verify(session).ok
+        t_verify = timed(lambda: audit.verify(session))
+        t_scan = timed(lambda: list(session.execute(select(AuditEntry)).all()))
+    for built in (riskdesk_db, plain_db, import_db):
+        built.dispose()
+    n = len(rows)
+    return [
+        {
+            "backend": backend,
+            "measure": f"write {n} customers",
+            "riskdesk": n / t_riskdesk,
+            "baseline": n / t_plain,
+            "unit": "rows/s",
+            "baseline_name": plain,
+        },
+        {
+            "backend": backend,
+            "measure": f"import CSV of {n} rows",
+            "riskdesk": n / t_import,
+            "baseline": n / t_plain,
+            "unit": "rows/s",
+            "baseline_name": plain,
+        },
+        {
+            "backend": backend,
+            "measure": f"verify ledger of {entries} entries",
+            "riskdesk": entries / t_verify,
+            "baseline": entries / t_scan,
+            "unit": "entries/s",
+            "baseline_name": "plain SELECT of the ledger rows",
+        },
+    ]
+
+
 def run() -> list[dict[str, Any]]:
     rows = payloads()
     results: list[dict[str, Any]] = []
     with databases() as factories:
         for backend, make_url in factories:
-            riskdesk_db, plain_db, import_db = (container_for(make_url()) for _ in range(3))
-            t_riskdesk = timed(lambda: write_riskdesk(riskdesk_db, rows))
-            t_plain = timed(lambda: write_plain(plain_db, rows))
-            results.append({"backend": backend, "measure": f"write {len(rows)} customers",
-                            "riskdesk": len(rows) / t_riskdesk, "baseline": len(rows) / t_plain, "unit": "rows/s",
-                            "baseline_name": "plain ORM insert, no encryption, no ledger"})
-
-            def do_import() -> None:
-                with import_db.session_factory.begin() as session:
-                    report = importer.import_customers(session, raw=csv_bytes(rows), filename="bench.csv",
-                                                       keyring=import_db.keyring, actor=ACTOR)
-                    assert report.ok, report.as_dict()["errors"][:3]
-
-            t_import = timed(do_import)
-            results.append({"backend": backend, "measure": f"import CSV of {len(rows)} rows",
-                            "riskdesk": len(rows) / t_import, "baseline": len(rows) / t_plain, "unit": "rows/s",
-                            "baseline_name": "plain ORM insert, no encryption, no ledger"})
-
-            with riskdesk_db.session_factory() as session:
-                entries = session.query(AuditEntry).count()
-                t_verify = timed(lambda: audit.verify(session))
-                assert audit.verify(session).ok
-                t_scan = timed(lambda: list(session.execute(select(AuditEntry)).all()))
-            results.append({"backend": backend, "measure": f"verify ledger of {entries} entries",
-                            "riskdesk": entries / t_verify, "baseline": entries / t_scan, "unit": "entries/s",
-                            "baseline_name": "plain SELECT of the ledger rows"})
-            for built in (riskdesk_db, plain_db, import_db):
-                built.dispose()
+            results += measure(backend, make_url, rows)
     return results

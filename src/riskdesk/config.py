@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     page_size: int = Field(default=50, ge=1, le=500)
     audit_block_size: int = Field(default=1024, ge=2)
     log_json: bool = False
-    cookie_secure: bool = False
+    cookie_secure: bool | None = None  # None: Secure cookies in production, plain in development
 
     @field_validator("encryption_keys", mode="before")
     @classmethod
@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.production
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.is_production if self.cookie_secure is None else self.cookie_secure
 
     @property
     def resolved_database_url(self) -> str:

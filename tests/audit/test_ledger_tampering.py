@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from riskdesk.audit import ledger
 from riskdesk.audit import service as audit
 from riskdesk.audit.ledger import verify_inclusion
+from riskdesk.audit.models import AuditEntry
 from riskdesk.audit.service import Actor
 from riskdesk.bootstrap import Container
 
@@ -82,7 +84,33 @@ def test_deleted_entry_with_renumbered_successors_is_found(container: Container)
             )
     report = verify(container)
     assert report.first_break is not None
-    assert (report.first_break.seq, report.first_break.kind) == (3, "deleted")
+    assert (report.first_break.seq, report.first_break.kind) == (2, "edited_or_deleted")
+
+
+def test_edited_entry_with_recomputed_hash_is_found(container: Container) -> None:
+    """An attacker who edits entry 2 and recomputes its hash still breaks the link from entry 3."""
+    write_entries(container, 5)
+    with container.session_factory() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.seq == 2))
+        assert entry is not None
+        forged = ledger.EntryContent(
+            entry.occurred_at,
+            "mallory",
+            entry.action,
+            entry.entity_type,
+            entry.entity_id,
+            entry.changes,
+            entry.reason,
+            entry.request_id,
+        )
+        forged_hash = ledger.entry_hash(forged, entry.prev_hash)
+    with as_attacker(container) as connection:
+        connection.execute(
+            text("UPDATE audit_entries SET actor = 'mallory', entry_hash = :h WHERE seq = 2"), {"h": forged_hash}
+        )
+    report = verify(container)
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (2, "edited_or_deleted")
 
 
 def test_reordered_entries_are_found(container: Container) -> None:

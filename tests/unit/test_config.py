@@ -46,3 +46,27 @@ def test_active_key_must_be_in_the_ring() -> None:
 
 def test_default_database_is_a_sqlite_file_under_var() -> None:
     assert settings().resolved_database_url == "sqlite:///var/riskdesk.db"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("en;q=0.1, zh;q=0.9", "zh"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("en-US,en", "en"),
+        ("fr, de", "zh"),
+        ("en, zh", "en"),
+        ("zh;q=0, en;q=0.5", "en"),
+        ("", "zh"),
+    ],
+)
+def test_language_follows_accept_language_quality_values(header: str, expected: str) -> None:
+    from riskdesk.web.i18n import pick_language
+
+    assert pick_language(None, header) == expected
+
+
+def test_production_cookies_are_secure_unless_switched_off() -> None:
+    assert settings(env="production").secure_cookies
+    assert not settings().secure_cookies
+    assert not settings(env="production", cookie_secure=False).secure_cookies

@@ -57,7 +57,7 @@ def test_deleted_entry_with_renumbered_successors_is_named() -> None:
     del entries[2]
     entries = [replace(e, seq=i + 1) for i, e in enumerate(entries)]
     _, problem = verify(entries)
-    assert problem is not None and (problem.seq, problem.kind) == (3, "deleted")
+    assert problem is not None and (problem.seq, problem.kind) == (2, "edited_or_deleted")
 
 
 def test_reordered_entries_are_named() -> None:

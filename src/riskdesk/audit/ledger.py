@@ -66,7 +66,7 @@ class StoredEntry:
 @dataclass(frozen=True)
 class ChainBreak:
     seq: int
-    kind: str  # "edited" | "deleted" | "reordered"
+    kind: str  # "edited" | "deleted" | "reordered" | "edited_or_deleted"
     message: str
 
 
@@ -101,10 +101,13 @@ def verify_chain(entries: Iterable[StoredEntry], locate: Callable[[str], int | N
                     f"entry {entry.seq} was reordered: it was written after entry {origin},"
                     f" but now follows entry {entry.seq - 1}",
                 )
+            # The link points at a hash no entry has: either entry seq-1 was edited and its hash recomputed to
+            # hide the edit, or the entry between them was deleted and the rest renumbered. Name the earlier one.
             return checked, ChainBreak(
-                entry.seq,
-                "deleted",
-                f"entry {entry.seq} does not follow entry {entry.seq - 1}: the entry it was chained to was deleted",
+                entry.seq - 1,
+                "edited_or_deleted",
+                f"entry {entry.seq} no longer links to entry {entry.seq - 1}: entry {entry.seq - 1} was edited and"
+                f" its hash recomputed, or an entry after it was deleted and the later entries renumbered",
             )
         expected_prev = entry.entry_hash
         expected_seq = entry.seq + 1

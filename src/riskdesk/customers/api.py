@@ -35,7 +35,7 @@ Importer = Annotated[Principal, require(Permission.customers_import)]
 _CREATE_EXAMPLE = {
     "kind": "company",
     "name": "杭州示例科技有限公司",
-    "uscc": "91330106MA2B0R3X1K",
+    "uscc": "91330106MA2B0R3X3Q",
     "legal_representative": "王芳",
     "registered_capital": {"amount": "5000000.00", "currency": "CNY"},
     "industry_code": "I6510",

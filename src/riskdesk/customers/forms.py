@@ -43,7 +43,7 @@ INDIVIDUAL_FIELDS = (
     "bank_account",
 )
 # Sensitive inputs left empty on an edit form mean "keep the stored value": a masked reader never sees it.
-KEEP_WHEN_EMPTY = frozenset({"id_number", "phone", "home_address", "bank_account"})
+KEEP_WHEN_EMPTY = frozenset({"id_number", "phone", "home_address", "bank_account", "date_of_birth"})
 
 
 def fields_for(kind: str) -> tuple[str, ...]:
@@ -74,13 +74,10 @@ def payload_from_form(form: dict[str, str], *, kind: str, editing: bool) -> dict
         }
     elif editing and kind == "company" and "registered_capital_amount" in form:
         payload["registered_capital"] = None
-    contact = {
-        key: form.get(f"contact_{key}", "").strip()
-        for key in ("name", "title", "phone")
-        if form.get(f"contact_{key}", "").strip()
-    }
-    if contact:
-        payload["contacts"] = [contact]
+    if not editing:  # on edits, merged_contacts() applies the contact inputs to the stored contacts
+        contact = {key: form.get(f"contact_{key}", "").strip() for key in ("name", "title", "phone")}
+        if any(contact.values()):
+            payload["contacts"] = [{k: v for k, v in contact.items() if v}]
     if editing:
         if form.get("version", "").isdigit():
             payload["version"] = int(form["version"])
@@ -109,6 +106,24 @@ def form_from_customer(customer: CustomerOut) -> dict[str, str]:
         if not customer.masked and first.phone:
             values["contact_phone"] = first.phone
     return values
+
+
+def merged_contacts(current: list[dict[str, Any]], form: dict[str, str]) -> list[dict[str, Any]] | None:
+    """The edit form shows the first contact only: apply its inputs to it and keep every other contact.
+
+    An empty phone input keeps the stored phone (masked readers never see it). ``None`` means unchanged.
+    """
+    if not any(f"contact_{key}" in form for key in ("name", "title", "phone")):
+        return None
+    first = dict(current[0]) if current else {}
+    for key in ("name", "title", "phone"):
+        value = form.get(f"contact_{key}", "").strip()
+        if value:
+            first[key] = value
+        elif key == "title" and f"contact_{key}" in form:
+            first.pop(key, None)
+    merged = [first, *current[1:]] if first else list(current)
+    return None if merged == current else merged
 
 
 def errors_by_field(details: list[ErrorDetail]) -> dict[str, str]:

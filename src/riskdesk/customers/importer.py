@@ -105,7 +105,8 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | ErrorDetail]]:
 
 
 def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | ErrorDetail]]:
-    for line, raw in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a line: str.splitlines() also splits on U+2028 and others that JSON strings may hold.
+    for line, raw in enumerate((part.removesuffix("\r") for part in text.split("\n")), start=1):
         if not raw.strip():
             continue
         try:

@@ -292,6 +292,9 @@ def update_customer(
     customer = service.get_customer(session, customer_id=customer_id)
     values = form_text(form)
     payload = forms.payload_from_form(values, kind=customer.kind, editing=True)
+    contacts = forms.merged_contacts(service.contacts_of(customer, keyring=container.keyring), values)
+    if contacts is not None:
+        payload["contacts"] = contacts
     try:
         update = CustomerUpdate.model_validate(payload)
         with session.begin_nested():

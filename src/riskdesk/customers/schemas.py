@@ -268,7 +268,7 @@ class CustomerOut(BaseModel):
     id_number: str | None = None
     phone: str | None = None
     home_address: str | None = None
-    date_of_birth: date | None = None
+    date_of_birth: str | None = Field(default=None, description="ISO date, or 1985-**-** when masked")
     bank_name: str | None = None
     bank_account: str | None = None
     contacts: list[ContactOut] = Field(default_factory=list)

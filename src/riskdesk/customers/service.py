@@ -44,6 +44,7 @@ from riskdesk.security.crypto import KeyRing
 from riskdesk.security.models import User
 
 ENTITY = "customer"
+CONTACT_PHONE = "customers.contacts.phone"  # encryption context of contacts' phones
 MAX_PER_PAGE = 200
 
 
@@ -128,7 +129,14 @@ def to_out(
         id_number=sensitive("id_number", customer.id_number_enc),
         phone=sensitive("phone", customer.phone_enc),
         home_address=sensitive("home_address", customer.home_address_enc),
-        date_of_birth=customer.date_of_birth,
+        # With the birth date, a masked resident ID has only ~90 candidates left; masked readers see the year.
+        date_of_birth=(
+            None
+            if customer.date_of_birth is None
+            else customer.date_of_birth.isoformat()
+            if reveal
+            else classification.mask_value("date_of_birth", customer.date_of_birth)
+        ),
         bank_name=customer.bank_name,
         bank_account=sensitive("bank_account", customer.bank_account_enc),
         contacts=[
@@ -140,11 +148,11 @@ def to_out(
                     None
                     if contact.phone_enc is None
                     else (
-                        keyring.decrypt(contact.phone_enc, context="customers.contacts.phone")
+                        keyring.decrypt(contact.phone_enc, context=CONTACT_PHONE)
                         if reveal
                         else classification.mask_value(
                             "contacts.phone",
-                            keyring.decrypt(contact.phone_enc, context="customers.contacts.phone"),
+                            keyring.decrypt(contact.phone_enc, context=CONTACT_PHONE),
                         )
                     )
                 ),
@@ -183,23 +191,33 @@ class CustomerQuery:
     per_page: int = 50
 
 
-def _search(query: CustomerQuery, keyring: KeyRing) -> Select[Customer]:
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search(query: CustomerQuery, keyring: KeyRing, *, sensitive: bool) -> Select[Customer]:
+    """``sensitive``: also match ID numbers, phones and bank accounts exactly, through their blind indexes.
+
+    Only for readers who may see those values: for others an exact-match search would be an oracle that
+    confirms guesses of a masked number.
+    """
     stmt = select(Customer)
     text = query.q.strip()
     if text:
-        needle = f"%{text.lower()}%"
+        needle = f"%{_escape_like(text.lower())}%"
         conditions: list[Any] = [
-            func.lower(Customer.name).like(needle),
-            func.lower(cast(Customer.former_names, String)).like(needle),
+            func.lower(Customer.name).like(needle, escape="\\"),
+            func.lower(cast(Customer.former_names, String)).like(needle, escape="\\"),
         ]
         normalized = identifiers.normalize(text)
-        if len(normalized) >= 4:
+        if len(normalized) >= 4 and all(ch in identifiers.USCC_ALPHABET for ch in normalized):
             conditions.append(Customer.uscc.like(f"{normalized}%"))
-        if normalized.isdigit() or (len(normalized) == 18 and normalized[:17].isdigit()):
-            # Exact match on sensitive values through their blind index: no row is decrypted.
+        if sensitive and len(normalized) >= 5:
+            # Exact match through the blind index: no row is decrypted. Each field normalises in its own way.
             conditions.append(Customer.id_number_bidx == blind_index(keyring, "id_number", text))
-            conditions.append(Customer.phone_bidx == blind_index(keyring, "phone", text))
             conditions.append(Customer.bank_account_bidx == blind_index(keyring, "bank_account", text))
+            if identifiers.normalize_phone(text) or normalized.replace("+", "").isdigit():
+                conditions.append(Customer.phone_bidx == blind_index(keyring, "phone", text))
         stmt = stmt.where(or_(*conditions))
     if query.status:
         stmt = stmt.where(Customer.status == query.status)
@@ -222,7 +240,7 @@ def list_customers(session: Session, *, query: CustomerQuery, keyring: KeyRing, 
             f"per_page must be between 1 and {MAX_PER_PAGE}",
             details=[ErrorDetail("per_page", f"must be between 1 and {MAX_PER_PAGE}")],
         )
-    base = _search(query, keyring)
+    base = _search(query, keyring, sensitive=reveal)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.scalars(
         base.options(selectinload(Customer.contacts))
@@ -303,10 +321,8 @@ def _contacts(keyring: KeyRing, contacts: Sequence[ContactIn]) -> list[Contact]:
     for contact in contacts:
         phone_enc, phone_bidx = (None, None)
         if contact.phone:
-            phone_enc = keyring.encrypt(contact.phone, context="customers.contacts.phone")
-            phone_bidx = keyring.blind_index(
-                _normalize_for_index("phone", contact.phone), context="customers.contacts.phone"
-            )
+            phone_enc = keyring.encrypt(contact.phone, context=CONTACT_PHONE)
+            phone_bidx = keyring.blind_index(_normalize_for_index("phone", contact.phone), context=CONTACT_PHONE)
         built.append(
             Contact(
                 name=contact.name,
@@ -397,6 +413,16 @@ def create_customer(
     return customer
 
 
+def contacts_of(customer: Customer, *, keyring: KeyRing) -> list[dict[str, Any]]:
+    """The contacts in their input shape, decrypted: for merging edits and for the ledger's old values."""
+    contacts = []
+    for contact in customer.contacts:
+        phone = None if contact.phone_enc is None else keyring.decrypt(contact.phone_enc, context=CONTACT_PHONE)
+        values = {"name": contact.name, "title": contact.title, "phone": phone, "email": contact.email}
+        contacts.append({key: value for key, value in values.items() if value is not None})
+    return contacts
+
+
 def _current(customer: Customer, field: str, keyring: KeyRing) -> Any:
     if field in classification.SENSITIVE_FIELDS:
         return _open(keyring, field, getattr(customer, f"{field}_enc"))
@@ -407,7 +433,7 @@ def _current(customer: Customer, field: str, keyring: KeyRing) -> Any:
     if field == "owner":
         return customer.owner_id
     if field == "contacts":
-        return None  # contacts are replaced as a whole when given
+        return contacts_of(customer, keyring=keyring)
     return getattr(customer, field)
 
 
@@ -448,7 +474,8 @@ def update_customer(
                 customer.owner_id = new_owner
             continue
         old = _current(customer, field, keyring)
-        if field != "contacts" and old == new:
+        comparable = [c.model_dump(exclude_none=True) for c in new or []] if field == "contacts" else new
+        if old == comparable:
             continue
         changes[field] = {
             "old": _ledger_value(field, old, customer.kind),
@@ -501,9 +528,14 @@ def _revalidate_individual(customer: Customer, update: CustomerUpdate, given: se
             details=details_from_pydantic(exc.errors()),
         ) from exc
     update.id_number = checked.id_number if "id_number" in given else update.id_number
-    if "date_of_birth" not in given and checked.date_of_birth != customer.date_of_birth:
-        update.date_of_birth = checked.date_of_birth
-        given.add("date_of_birth")
+    derived = checked.date_of_birth
+    if derived is not None and ("date_of_birth" not in given or update.date_of_birth is None):
+        # A resident ID carries the birth date: it follows the number and cannot be cleared apart from it.
+        update.date_of_birth = derived
+        if derived != customer.date_of_birth:
+            given.add("date_of_birth")
+        else:
+            given.discard("date_of_birth")
 
 
 def _apply(customer: Customer, field: str, value: Any, keyring: KeyRing, session: Session) -> None:
@@ -724,8 +756,8 @@ def rotate_keys(
                     setattr(customer, f"{field}_bidx", bidx)
             for contact in customer.contacts:
                 if contact.phone_enc and keyring.needs_rotation(contact.phone_enc):
-                    phone = keyring.decrypt(contact.phone_enc, context="customers.contacts.phone")
-                    contact.phone_enc = keyring.encrypt(phone, context="customers.contacts.phone")
+                    phone = keyring.decrypt(contact.phone_enc, context=CONTACT_PHONE)
+                    contact.phone_enc = keyring.encrypt(phone, context=CONTACT_PHONE)
                     resealed += 1
         last_id = rows[-1].id
         done += len(rows)

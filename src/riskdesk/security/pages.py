@@ -105,7 +105,7 @@ def login(request: Request, form: FormDep, session: SessionDep, container: Conta
         secret,
         httponly=True,
         samesite="lax",
-        secure=settings.cookie_secure,
+        secure=settings.secure_cookies,
         max_age=settings.session_hours * 3600,
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -190,9 +190,10 @@ def users_create(
 @router.post("/admin/users/{username}/active")
 def users_toggle(username: str, request: Request, form: FormDep, session: SessionDep, principal: Admin) -> Response:
     active = str(form.get("active", "")) == "1"
-    if username == principal.username and not active:
-        return _users_page(request, session, error="You cannot deactivate yourself.", status_code=422)
-    service.set_active(session, username=username, active=active, actor=actor_of(request, principal))
+    try:
+        service.set_active(session, username=username, active=active, actor=actor_of(request, principal))
+    except DomainError as exc:
+        return _users_page(request, session, error=exc.message, status_code=exc.status_code)
     return RedirectResponse("/admin/users", status_code=303)
 
 

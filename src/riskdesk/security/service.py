@@ -7,10 +7,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
@@ -120,6 +120,8 @@ def set_role(session: Session, *, username: str, role: Role, actor: Actor) -> Us
 
 def set_active(session: Session, *, username: str, active: bool, actor: Actor) -> User:
     user = get_user(session, username=username)
+    if not active and user.username == actor.name:
+        raise ValidationFailed("you cannot deactivate yourself; ask another admin")
     user.is_active = active
     if not active:
         now = utcnow()
@@ -144,6 +146,27 @@ def set_active(session: Session, *, username: str, active: bool, actor: Actor) -
 # ── Sign-in ──────────────────────────────────────────────────────────────────────────────────────────────
 
 
+# Failures for one username from all addresses together that lock it for everyone, as a multiple of the
+# per-address limit: one address can lock a name only for itself, many addresses guessing together lock it.
+_ALL_ADDRESSES_FACTOR = 4
+
+
+def _failures_since_last_success(
+    session: Session, *, username: str, since: datetime, client_ip: str | None
+) -> list[datetime]:
+    query = select(LoginAttempt.attempted_at).where(
+        LoginAttempt.username == username, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
+    )
+    success = select(func.max(LoginAttempt.attempted_at)).where(
+        LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
+    )
+    if client_ip is not None:
+        query = query.where(LoginAttempt.client_ip == client_ip)
+    last_success = session.scalar(success)
+    failures = list(session.scalars(query.order_by(LoginAttempt.attempted_at)))
+    return [at for at in failures if last_success is None or at > last_success]
+
+
 def authenticate(
     session: Session,
     *,
@@ -155,52 +178,43 @@ def authenticate(
     lockout_minutes: int,
     request_id: str = "",
 ) -> Principal:
-    """Check a password. After ``max_failures`` failures within the lockout window the name is locked.
+    """Check a password, refusing while the name is locked for this address (``max_failures`` failures in
+    the window) or for every address (four times as many from anywhere).
 
     The caller commits even when this raises: the failed attempt and its ledger entry must be kept.
     """
     username = username.strip().lower()[:64]
+    if session.get_bind().dialect.name == "postgresql":
+        # Count-then-insert must not interleave for one name, or parallel guesses all see "below the limit".
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"login:{username}"})
     now = utcnow()
-    window_start = now - timedelta(minutes=lockout_minutes)
-    recent_failures = list(
-        session.scalars(
-            select(LoginAttempt.attempted_at)
-            .where(
-                LoginAttempt.username == username,
-                LoginAttempt.succeeded.is_(False),
-                LoginAttempt.attempted_at >= window_start,
+    window = timedelta(minutes=lockout_minutes)
+    from_here = _failures_since_last_success(session, username=username, since=now - window, client_ip=client_ip)
+    from_anywhere = _failures_since_last_success(session, username=username, since=now - window, client_ip=None)
+    for failures, limit in ((from_here, max_failures), (from_anywhere, max_failures * _ALL_ADDRESSES_FACTOR)):
+        if len(failures) >= limit:
+            retry_after = max(1, int((failures[-limit] + window - now).total_seconds()))
+            log.warning("login.locked", username=username, client_ip=client_ip, failures=len(failures))
+            raise TooManyAttempts(
+                f"too many failed sign-ins for {username!r}; try again in {retry_after // 60 + 1} minutes"
+                " or ask an admin to reset the password",
+                retry_after_seconds=retry_after,
             )
-            .order_by(LoginAttempt.attempted_at)
-        )
-    )
-    last_success = session.scalar(
-        select(func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.username == username, LoginAttempt.succeeded.is_(True)
-        )
-    )
-    if last_success is not None:
-        recent_failures = [at for at in recent_failures if at > last_success]
-    if len(recent_failures) >= max_failures:
-        retry_after = int((recent_failures[-max_failures] + timedelta(minutes=lockout_minutes) - now).total_seconds())
-        log.warning("login.locked", username=username, client_ip=client_ip)
-        raise TooManyAttempts(
-            f"too many failed sign-ins for {username!r}; try again in {max(1, retry_after // 60 + 1)} minutes"
-            " or ask an admin to reset the password",
-            retry_after_seconds=max(1, retry_after),
-        )
     user = session.scalar(select(User).where(User.username == username))
     ok = passwords.verify(user.password_hash if user else None, password) and bool(user and user.is_active)
     session.add(LoginAttempt(username=username, client_ip=client_ip, succeeded=ok, attempted_at=now))
+    # The ledger is permanent: a name typed by mistake (or a password typed into the name field) must not be
+    # kept there, so attempts on names that are not users are recorded without the name.
     audit.append(
         session,
-        actor=Actor(username or "anonymous", request_id),
+        actor=Actor(user.username if user else "unknown-user", request_id),
         action="login.succeeded" if ok else "login.failed",
         entity_type="user",
-        entity_id=user.id if user else username,
+        entity_id=user.id if user else "unknown",
         changes={"client_ip": client_ip},
     )
     if not ok or user is None:
-        log.warning("login.failed", username=username, client_ip=client_ip, failures=len(recent_failures) + 1)
+        log.warning("login.failed", username=username, client_ip=client_ip, failures=len(from_here) + 1)
         raise AuthenticationRequired("the username or password is wrong")
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
@@ -214,6 +228,9 @@ def change_password(
     check_password_policy(password, min_length=min_length)
     user = get_user(session, username=username)
     user.password_hash = passwords.hash(password)
+    now = utcnow()
+    for web in session.scalars(select(WebSession).where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))):
+        web.ended_at = now  # a changed password signs the old browser sessions out; API tokens stay
     audit.append(session, actor=actor, action="user.password_changed", entity_type="user", entity_id=user.id)
 
 

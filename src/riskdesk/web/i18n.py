@@ -181,12 +181,20 @@ def translate(text: str, lang: str) -> str:
 
 
 def pick_language(cookie: str | None, accept_language: str | None) -> str:
+    """The cookie's choice, else the browser's most preferred of our languages (q-values honoured)."""
     if cookie in LANGUAGES:
         return cookie
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh"
-        if tag.startswith("en"):
-            return "en"
-    return DEFAULT_LANGUAGE
+    best, best_q = DEFAULT_LANGUAGE, -1.0
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().lower().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        language = "zh" if tag.startswith("zh") else "en" if tag.startswith("en") else None
+        score = q - position * 1e-6  # equal q-values: the earlier tag wins
+        if language and q > 0 and score > best_q:
+            best, best_q = language, score
+    return best

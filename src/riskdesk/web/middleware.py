@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 import structlog
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -35,9 +36,12 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(HTTPException):
+    """Raised while the body streams in. An HTTPException, so FastAPI's body parsing passes it on as a 413
+    instead of turning it into "400 error parsing the body"."""
+
     def __init__(self, limit: int) -> None:
-        super().__init__(limit)
+        super().__init__(413, f"the request body is larger than {limit} bytes; send less or split the file")
         self.limit = limit
 
 
@@ -75,7 +79,7 @@ class BodySizeLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, send)
-        except BodyTooLarge:
+        except BodyTooLarge:  # raised outside FastAPI's body parsing (e.g. a page reading its form)
             await _too_large(scope, send, limit)
 
 
