@@ -170,7 +170,7 @@ def measure(backend: str, make_url: Callable[[], str], rows: list[dict[str, Any]
         entries = session.query(AuditEntry).count()
         assert audit.verify(session).ok
         t_verify = timed(lambda: audit.verify(session))
-        t_scan = timed(lambda: list(session.execute(select(AuditEntry)).all()))
+        t_scan = timed(lambda: list(session.execute(select(AuditEntry.__table__)).all()))
     for built in (riskdesk_db, plain_db, import_db):
         built.dispose()
     n = len(rows)
