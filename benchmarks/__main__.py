@@ -6,7 +6,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bench_foundation, machine
+from benchmarks import bench_foundation, bench_screening, machine
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -31,6 +31,20 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "foundation.md").write_text(text)
     print(text)
+    screening = (
+        "\n".join(
+            [
+                "# Screening benchmark",
+                "",
+                f"Run {started:%Y-%m-%d %H:%M} UTC on {machine.describe()}.",
+                "",
+                *bench_screening.report(bench_screening.run()),
+            ]
+        )
+        + "\n"
+    )
+    (RESULTS / "screening.md").write_text(screening)
+    print(screening)
     return 0
 
 

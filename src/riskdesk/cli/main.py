@@ -17,6 +17,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("riskdesk.audit.cli", "Verify the ledger, write Merkle checkpoints, print inclusion proofs."),
     "customers": ("riskdesk.customers.cli", "Import customers from CSV or JSON Lines."),
     "demo": ("riskdesk.demo.cli", "Build a seeded demo portfolio in a fresh database and serve the desk."),
+    "ids": ("riskdesk.verification.ids_cli", "Check unified social credit codes, resident ID numbers and LEIs."),
+    "screen": ("riskdesk.verification.cli", "Compare names as the screening engine does."),
     "serve": ("riskdesk.web.cli", "Serve the web desk and the API."),
 }
 
