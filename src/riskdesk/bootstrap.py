@@ -6,6 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import Engine
@@ -15,6 +16,9 @@ from riskdesk.config import Settings, get_settings
 from riskdesk.db.session import build_engine, build_session_factory
 from riskdesk.security.crypto import KeyRing
 from riskdesk.security.passwords import Passwords
+
+if TYPE_CHECKING:
+    from riskdesk.verification.screening import IndexCache
 
 
 @dataclass
@@ -48,6 +52,34 @@ class Container:
     @cached_property
     def passwords(self) -> Passwords:
         return Passwords(time_cost=self.settings.argon2_time_cost, memory_kib=self.settings.argon2_memory_kib)
+
+    @cached_property
+    def screening_index(self) -> IndexCache:
+        """Watchlist entries in memory for fast screening; rebuilt when a list changes."""
+        from riskdesk.verification.screening import IndexCache
+
+        return IndexCache()
+
+    def dispatch_events(self, session: Session) -> None:
+        """Hand the events services recorded to their handlers, in the caller's transaction (riskdesk.events)."""
+        from riskdesk import events
+        from riskdesk.audit.service import Actor
+        from riskdesk.errors import NotFound
+        from riskdesk.verification import screening
+
+        while pending := events.take(session):
+            for event in pending:
+                if isinstance(event, events.CustomerChanged):
+                    try:
+                        screening.screen_customer(
+                            session,
+                            customer_id=event.customer_id,
+                            keyring=self.keyring,
+                            cache=self.screening_index,
+                            actor=Actor("screening"),
+                        )
+                    except NotFound:  # created in a savepoint that was rolled back
+                        continue
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:

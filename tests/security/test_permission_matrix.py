@@ -135,6 +135,8 @@ def concrete(path: str, world: dict[str, Any]) -> str:
         "token_id": world["token_id"],
         "seq": 1,
         "relationship_id": 999_999,
+        "hit_id": 999_999,
+        "name": "matrix-list",
         "code": "zh",
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)

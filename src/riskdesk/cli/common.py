@@ -39,8 +39,10 @@ def container() -> Container:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
+    """One transaction; events the services recorded are handled before it commits."""
     with unit_of_work(container().session_factory) as session:
         yield session
+        container().dispatch_events(session)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

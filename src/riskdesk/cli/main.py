@@ -18,7 +18,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "customers": ("riskdesk.customers.cli", "Import customers from CSV or JSON Lines."),
     "demo": ("riskdesk.demo.cli", "Build a seeded demo portfolio in a fresh database and serve the desk."),
     "ids": ("riskdesk.verification.ids_cli", "Check unified social credit codes, resident ID numbers and LEIs."),
-    "screen": ("riskdesk.verification.cli", "Compare names as the screening engine does."),
+    "screen": ("riskdesk.verification.cli", "Screen a name against the watchlists; compare two names; re-screen."),
+    "watchlist": ("riskdesk.verification.watchlist_cli", "Import watchlists (CSV, FollowTheMoney) and list them."),
     "serve": ("riskdesk.web.cli", "Serve the web desk and the API."),
 }
 

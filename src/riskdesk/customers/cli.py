@@ -62,6 +62,8 @@ def import_file(
                 )
                 if not report.ok:
                     raise _Rejected
+                progress.update(task, description=f"{path.name}: screening")
+                c.dispatch_events(session)
         except _Rejected:
             pass
     assert report is not None

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from riskdesk import identifiers
+from riskdesk import events, identifiers
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.customers import classification
@@ -71,6 +71,12 @@ def _seal(keyring: KeyRing, field: str, value: str | None) -> tuple[str | None, 
 
 def _open(keyring: KeyRing, field: str, stored: str | None) -> str | None:
     return None if stored is None else keyring.decrypt(stored, context=f"customers.{field}")
+
+
+def sensitive_value(customer: Customer, field: str, *, keyring: KeyRing) -> str | None:
+    """The decrypted value of a sensitive field, for use inside the service layer (never shown unmasked to a
+    reader without ``personal_data:read``)."""
+    return _open(keyring, field, getattr(customer, f"{field}_enc"))
 
 
 def blind_index(keyring: KeyRing, field: str, value: str) -> str:
@@ -410,6 +416,7 @@ def create_customer(
         },
         reason=reason,
     )
+    events.record(session, events.CustomerChanged(customer.id))
     return customer
 
 
@@ -502,6 +509,7 @@ def update_customer(
         changes=changes,
         reason=update.reason,
     )
+    events.record(session, events.CustomerChanged(customer.id))
     return customer
 
 
@@ -669,6 +677,7 @@ def add_relationship(session: Session, *, customer_id: int, data: RelationshipIn
                 "share_percent": str(data.share_percent) if data.share_percent else None,
             },
         )
+    events.record(session, events.CustomerChanged(subject))
     return link
 
 

@@ -23,5 +23,6 @@ def load_all_models() -> None:
     from riskdesk.audit import models as _audit
     from riskdesk.customers import models as _customers
     from riskdesk.security import models as _security
+    from riskdesk.verification import models as _verification
 
-    del _audit, _customers, _security
+    del _audit, _customers, _security, _verification

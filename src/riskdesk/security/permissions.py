@@ -22,6 +22,9 @@ class Permission(StrEnum):
     customers_write = "customers:write"
     customers_import = "customers:import"
     personal_data_read = "personal_data:read"  # see sensitive personal values unmasked
+    screening_read = "screening:read"  # see hits, watchlists, screen a name
+    screening_decide = "screening:decide"  # confirm or dismiss hits, screen a customer now
+    watchlists_manage = "watchlists:manage"  # import lists
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
@@ -32,19 +35,46 @@ _EVERYONE = {Permission.desk_use, Permission.customers_read}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Analysts investigate and collect customer data; they enter ID numbers but see them masked.
-    Role.analyst: frozenset(_EVERYONE | {Permission.customers_write, Permission.customers_import}),
+    Role.analyst: frozenset(
+        _EVERYONE
+        | {
+            Permission.customers_write,
+            Permission.customers_import,
+            Permission.screening_read,
+            Permission.screening_decide,
+        }
+    ),
     # Credit officers assess customers and need the full identity of individuals and guarantors.
     Role.credit_officer: frozenset(
-        _EVERYONE | {Permission.customers_write, Permission.customers_import, Permission.personal_data_read}
+        _EVERYONE
+        | {
+            Permission.customers_write,
+            Permission.customers_import,
+            Permission.personal_data_read,
+            Permission.screening_read,
+            Permission.screening_decide,
+        }
     ),
     # Approvers decide on what others propose; they read, they do not edit master data.
-    Role.approver: frozenset(_EVERYONE),
+    Role.approver: frozenset(_EVERYONE | {Permission.screening_read}),
     # Compliance answers rights requests and audits: full personal data and the ledger, no edits.
+    # Compliance also owns the watchlists and reviews screening hits.
     Role.compliance_officer: frozenset(
-        _EVERYONE | {Permission.personal_data_read, Permission.audit_read, Permission.audit_verify}
+        _EVERYONE
+        | {
+            Permission.personal_data_read,
+            Permission.audit_read,
+            Permission.audit_verify,
+            Permission.screening_read,
+            Permission.screening_decide,
+            Permission.watchlists_manage,
+        }
     ),
     # Admins run users and settings; they read customers masked and can verify the ledger.
-    Role.admin: frozenset(_EVERYONE | {Permission.users_manage, Permission.audit_read, Permission.audit_verify}),
+    Role.admin: frozenset(
+        _EVERYONE
+        | {Permission.users_manage, Permission.audit_read, Permission.audit_verify, Permission.watchlists_manage}
+    ),
 }
 
 

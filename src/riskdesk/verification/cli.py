@@ -1,4 +1,4 @@
-"""``riskdesk screen compare`` (name matching) — screening against imported lists comes with the watchlists."""
+"""``riskdesk screen NAME``, ``riskdesk screen compare``, ``riskdesk screen rescreen``."""
 
 from __future__ import annotations
 
@@ -6,17 +6,71 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from typer.core import TyperGroup
 
-from riskdesk.cli.common import fail
+from riskdesk.cli.common import cli_actor, container, echo_json, err, fail, handles_errors, session_scope
 
-app = typer.Typer(help="Compare names as the screening engine does.", no_args_is_help=True)
+
+class _NameOrCommand(TyperGroup):
+    """``riskdesk screen NAME`` screens NAME; ``riskdesk screen compare …`` and ``rescreen`` are commands."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["name", *args]
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(cls=_NameOrCommand, help="Screen names against the imported watchlists.", no_args_is_help=True)
 
 
 @app.callback()
 def screen() -> None:
-    """Name screening."""
+    """Name screening: `riskdesk screen NAME [--kind person|company]`, `compare`, `rescreen`."""
+
+
+@app.command("name", hidden=True)
+@handles_errors
+def screen_one(
+    name: str = typer.Argument(..., help="the name to screen"),
+    kind: str = typer.Option("person", "--kind", help="person or company"),
+    limit: int = typer.Option(10, "--limit", min=1, max=100),
+) -> None:
+    """Screen one name against the imported lists and print the hits as JSON (nothing is stored)."""
+    from riskdesk.verification import screening
+    from riskdesk.verification.matching import Subject
+
+    with session_scope() as session:
+        echo_json(
+            screening.screen_name(
+                session, subject=Subject(name, _kind(kind)), cache=container().screening_index, limit=limit
+            )
+        )
+
+
+@app.command()
+@handles_errors
+def rescreen() -> None:
+    """Screen every customer that is not closed against the lists now, with a progress bar."""
+    from riskdesk.verification import screening
+
+    c = container()
+    with (
+        Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar,
+        session_scope() as session,
+    ):
+        task = bar.add_task("screen", total=None)
+        raised = screening.rescreen_all(
+            session,
+            keyring=c.keyring,
+            cache=c.screening_index,
+            actor=cli_actor(),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    typer.echo(f"{raised} new hits")
 
 
 def _kind(value: str | None) -> str:

@@ -50,8 +50,19 @@ def create_app(container: Container | None = None) -> FastAPI:
     from riskdesk.customers import pages as customers_pages
     from riskdesk.security import api as security_api
     from riskdesk.security import pages as security_pages
+    from riskdesk.verification import api as verification_api
+    from riskdesk.verification import pages as verification_pages
 
-    for module in (customers_api, security_api, audit_api, security_pages, customers_pages, audit_pages):
+    for module in (
+        customers_api,
+        security_api,
+        audit_api,
+        verification_api,
+        security_pages,
+        customers_pages,
+        audit_pages,
+        verification_pages,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 

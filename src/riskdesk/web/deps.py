@@ -38,6 +38,7 @@ def get_db(container: ContainerDep) -> Iterator[Session]:
     session = container.session_factory()
     try:
         yield session
+        container.dispatch_events(session)
         session.commit()
     except BaseException:
         session.rollback()

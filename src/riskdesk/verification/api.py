@@ -1,0 +1,128 @@
+"""Watchlists and screening over JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+
+from riskdesk.security.permissions import Permission
+from riskdesk.security.service import Principal
+from riskdesk.verification import screening
+from riskdesk.verification.matching import Subject
+from riskdesk.verification.models import ScreeningHit, WatchlistEntry
+from riskdesk.verification.schemas import Decision, HitOut, HitPage, NameCheck
+from riskdesk.web.deps import ContainerDep, SessionDep, actor_of, require
+
+router = APIRouter(prefix="/api/v1", tags=["screening"])
+
+Reader = Annotated[Principal, require(Permission.screening_read)]
+Decider = Annotated[Principal, require(Permission.screening_decide)]
+Manager = Annotated[Principal, require(Permission.watchlists_manage)]
+
+
+def hit_out(hit: ScreeningHit, entry: WatchlistEntry, list_name: str) -> HitOut:
+    return HitOut(
+        id=hit.id,
+        customer_id=hit.customer_id,
+        subject_role=hit.subject_role,
+        subject_name=hit.subject_name,
+        entry_id=entry.id,
+        list=list_name,
+        entry_name=entry.name,
+        entry_kind=entry.kind,
+        entry_details=entry.details or {},
+        score=hit.score,
+        algorithm=hit.algorithm,
+        explanation=hit.explanation,
+        status=hit.status,
+        decided_by=hit.decided_by,
+        decided_at=hit.decided_at,
+        reason=hit.reason,
+        created_at=hit.created_at,
+    )
+
+
+@router.get("/watchlists")
+def list_watchlists(session: SessionDep, principal: Reader) -> list[dict[str, Any]]:
+    return screening.list_watchlists(session)
+
+
+@router.post("/watchlists/{name}/import")
+def import_watchlist(
+    name: str,
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    principal: Manager,
+    file: Annotated[UploadFile, File(description="CSV or FollowTheMoney JSON Lines")],
+    file_format: Annotated[str, Form(alias="format", pattern="^(csv|ftm)$")] = "csv",
+    kind: Annotated[str, Form()] = "other",
+    skip_invalid: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    """Import (or re-import) a list, then re-screen every customer against the changed lists."""
+    actor = actor_of(request, principal)
+    result = screening.import_watchlist(
+        session,
+        name=name,
+        raw=file.file.read(),
+        file_format=file_format,
+        actor=actor,
+        kind=kind,
+        skip_invalid=skip_invalid,
+    )
+    raised = 0
+    if result.added or result.changed:
+        raised = screening.rescreen_all(
+            session, keyring=container.keyring, cache=container.screening_index, actor=actor
+        )
+    return {**result.as_dict(), "new_hits": raised}
+
+
+@router.post("/screening/check")
+def check_name(
+    data: NameCheck, session: SessionDep, container: ContainerDep, principal: Reader
+) -> list[dict[str, Any]]:
+    """Screen one name against the imported lists; nothing is stored."""
+    subject = Subject(
+        data.name, data.kind, data.identifiers, data.birth_date, data.country.upper() if data.country else None
+    )
+    return screening.screen_name(session, subject=subject, cache=container.screening_index, limit=data.limit)
+
+
+@router.post("/customers/{customer_id}/screening", response_model=list[HitOut])
+def screen_customer(
+    customer_id: int, request: Request, session: SessionDep, container: ContainerDep, principal: Decider
+) -> list[HitOut]:
+    """Screen the customer, its legal representative, shareholders and guarantors now; answers the new hits."""
+    screening.screen_customer(
+        session,
+        customer_id=customer_id,
+        keyring=container.keyring,
+        cache=container.screening_index,
+        actor=actor_of(request, principal),
+    )
+    hits, _ = screening.list_hits(session, status=None, customer_id=customer_id, per_page=200)
+    return [hit_out(*row) for row in hits]
+
+
+@router.get("/screening/hits", response_model=HitPage)
+def list_hits(
+    session: SessionDep,
+    principal: Reader,
+    status: Annotated[str | None, Query(pattern="^(open|confirmed|dismissed)$")] = "open",
+    customer_id: int | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> HitPage:
+    rows, total = screening.list_hits(session, status=status, customer_id=customer_id, page=page, per_page=per_page)
+    return HitPage(items=[hit_out(*row) for row in rows], total=total, page=page, per_page=per_page)
+
+
+@router.post("/screening/hits/{hit_id}/decision", response_model=HitOut)
+def decide(hit_id: int, data: Decision, request: Request, session: SessionDep, principal: Decider) -> HitOut:
+    hit = screening.decide_hit(
+        session, hit_id=hit_id, decision=data.decision, reason=data.reason, actor=actor_of(request, principal)
+    )
+    rows, _ = screening.list_hits(session, status=None, customer_id=hit.customer_id, per_page=200)
+    return next(hit_out(*row) for row in rows if row[0].id == hit.id)

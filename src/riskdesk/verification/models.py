@@ -1,0 +1,87 @@
+"""Watchlists, their entries with history, and screening hits awaiting review."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from riskdesk.db.base import Base
+from riskdesk.db.types import UTCDateTime, utcnow
+
+
+class Watchlist(Base):
+    __tablename__ = "watchlists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default="other")  # sanctions, blacklist, dishonest_debtors…
+    version: Mapped[int] = mapped_column(Integer, default=0)  # imports so far
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WatchlistEntry(Base):
+    """The current state of one listed person or company. ``removed_at`` is set when an import no longer has it;
+    every earlier state is in ``watchlist_entry_versions``."""
+
+    __tablename__ = "watchlist_entries"
+    __table_args__ = (UniqueConstraint("watchlist_id", "entry_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watchlist_id: Mapped[int] = mapped_column(ForeignKey("watchlists.id"), index=True)
+    entry_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # person | company
+    name: Mapped[str] = mapped_column(String(500))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    identifiers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    birth_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # reason, programme, source URL…
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_version: Mapped[int] = mapped_column(Integer)
+    last_version: Mapped[int] = mapped_column(Integer)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WatchlistEntryVersion(Base):
+    __tablename__ = "watchlist_entry_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("watchlist_entries.id"), index=True)
+    list_version: Mapped[int] = mapped_column(Integer)
+    change: Mapped[str] = mapped_column(String(16))  # added | changed | removed | restored
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScreeningHit(Base):
+    """A possible match of a customer (or its legal representative, shareholder, guarantor) with a list entry.
+
+    Unique per subject name, entry and entry content: a dismissed hit does not come back unless the entry changes.
+    """
+
+    __tablename__ = "screening_hits"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "subject_name", "entry_id", "entry_hash"),
+        Index("ix_screening_hits_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    subject_role: Mapped[str] = mapped_column(String(32))  # customer | legal_representative | shareholder | guarantor
+    subject_name: Mapped[str] = mapped_column(String(500))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("watchlist_entries.id"), index=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column()
+    algorithm: Mapped[str] = mapped_column(String(32))
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | confirmed | dismissed
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
