@@ -103,13 +103,15 @@ def perturb(rng: random.Random, subject: Subject) -> Subject:
     return Subject(name, subject.kind)
 
 
-def timed_queries(search: Any, queries: list[tuple[int, Subject]]) -> tuple[list[float], float]:
+def timed_queries(search: Any, queries: list[tuple[int, Subject]], names: list[str]) -> tuple[list[float], float]:
+    """Latencies, and recall@5: the listed entry — or an entry with exactly its name, which no matcher can tell
+    apart (a generated list of a million has many namesakes) — among the first five answers."""
     latencies, found = [], 0
     for entry_id, query in queries:
         start = time.perf_counter()
         results = search(query)
         latencies.append(time.perf_counter() - start)
-        found += entry_id in results[:5]
+        found += any(names[i] == names[entry_id] for i in results[:5])
     return latencies, found / len(queries)
 
 
@@ -143,9 +145,9 @@ def measure(size: int, baseline_queries: int) -> dict[str, Any]:
         )
         return [i for _, _, i in found]
 
-    ours_latency, ours_recall = timed_queries(ours, queries)
-    brute_latency, brute_recall = timed_queries(brute, queries[:baseline_queries])
-    ours_recall_same = sum(1 for e, q in queries[:baseline_queries] if e in ours(q)) / baseline_queries
+    ours_latency, ours_recall = timed_queries(ours, queries, names)
+    brute_latency, brute_recall = timed_queries(brute, queries[:baseline_queries], names)
+    ours_recall_same = timed_queries(ours, queries[:baseline_queries], names)[1]
     return {
         "entries": size,
         "build_s": build_seconds,
@@ -170,7 +172,7 @@ def report(rows: list[dict[str, Any]]) -> list[str]:
         "## Screening speed",
         "",
         "Queries are listed names romanised (习近平 → Xi Jinping), reordered or with a typo; recall@5 counts the "
-        "listed entry among the first five answers. One thread.",
+        "listed entry (or a namesake with exactly its name) among the first five answers. One thread.",
         "",
         "| entries | matcher | queries | queries/s | p50 ms | p99 ms | recall@5 | riskdesk / brute force (qps) |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",

@@ -18,6 +18,7 @@ from riskdesk.security.crypto import KeyRing
 from riskdesk.security.passwords import Passwords
 
 if TYPE_CHECKING:
+    from riskdesk.verification.registry import HttpRegistryProvider, RegistryProvider
     from riskdesk.verification.screening import IndexCache
 
 
@@ -59,6 +60,30 @@ class Container:
         from riskdesk.verification.screening import IndexCache
 
         return IndexCache()
+
+    @cached_property
+    def http_registry(self) -> HttpRegistryProvider | None:
+        """The configured registry API, kept for the life of the process so its cache and rate limit hold."""
+        from riskdesk.verification.registry import HttpRegistryProvider
+
+        s = self.settings
+        if not s.registry_url:
+            return None
+        return HttpRegistryProvider(
+            url=s.registry_url,
+            fields=s.registry_fields,
+            headers=s.registry_headers,
+            found_path=s.registry_found_path or None,
+            timeout_seconds=s.registry_timeout_seconds,
+            retries=s.registry_retries,
+            cache_seconds=s.registry_cache_seconds,
+            max_per_second=s.registry_max_per_second,
+        )
+
+    def registry_provider(self, session: Session) -> RegistryProvider:
+        from riskdesk.verification.service import SnapshotProvider
+
+        return self.http_registry or SnapshotProvider(session)
 
     def dispatch_events(self, session: Session) -> None:
         """Hand the events services recorded to their handlers, in the caller's transaction (riskdesk.events)."""

@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     page_size: int = Field(default=50, ge=1, le=500)
     audit_block_size: int = Field(default=1024, ge=2)
     log_json: bool = False
+
+    # Registry verification through an HTTP API; without registry_url the imported snapshot is used.
+    registry_url: str = ""  # e.g. https://registry.example/api/company?code={uscc}
+    registry_headers: dict[str, str] = Field(default_factory=dict, repr=False)  # JSON; may hold an API key
+    registry_fields: dict[str, str] = Field(default_factory=dict)  # our field → dotted path in the answer (JSON)
+    registry_found_path: str = ""
+    registry_timeout_seconds: float = Field(default=5.0, gt=0)
+    registry_retries: int = Field(default=2, ge=0, le=10)
+    registry_cache_seconds: float = Field(default=86400.0, ge=0)
+    registry_max_per_second: float = Field(default=5.0, gt=0)
     cookie_secure: bool | None = None  # None: Secure cookies in production, plain in development
 
     @field_validator("encryption_keys", mode="before")
@@ -105,6 +115,19 @@ class Settings(BaseSettings):
                     " make one with `riskdesk keys generate`"
                 )
         return ring
+
+    @model_validator(mode="after")
+    def _registry_mapping(self) -> Self:
+        if self.registry_url:
+            if "{uscc}" not in self.registry_url:
+                raise ValueError("RISKDESK_REGISTRY_URL needs a {uscc} placeholder where the code goes")
+            missing = {"name", "uscc"} - set(self.registry_fields)
+            if missing:
+                raise ValueError(
+                    "RISKDESK_REGISTRY_FIELDS must map at least name and uscc to paths in the answer, e.g."
+                    ' {"name": "result.name", "uscc": "result.creditCode"}; missing: ' + ", ".join(sorted(missing))
+                )
+        return self
 
     @model_validator(mode="after")
     def _active_key_in_ring(self) -> Self:

@@ -19,6 +19,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("riskdesk.demo.cli", "Build a seeded demo portfolio in a fresh database and serve the desk."),
     "ids": ("riskdesk.verification.ids_cli", "Check unified social credit codes, resident ID numbers and LEIs."),
     "screen": ("riskdesk.verification.cli", "Screen a name against the watchlists; compare two names; re-screen."),
+    "registry": ("riskdesk.verification.registry_cli:registry_app", "Import registry snapshots for verification."),
+    "verify": ("riskdesk.verification.registry_cli:verify_app", "Verify customers against the registry and screening."),
     "watchlist": ("riskdesk.verification.watchlist_cli", "Import watchlists (CSV, FollowTheMoney) and list them."),
     "serve": ("riskdesk.web.cli", "Serve the web desk and the API."),
 }
@@ -31,8 +33,9 @@ class LazyGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in LAZY_COMMANDS:
-            module = importlib.import_module(LAZY_COMMANDS[cmd_name][0])
-            command = typer.main.get_command(module.app)
+            module_name, _, attribute = LAZY_COMMANDS[cmd_name][0].partition(":")
+            module = importlib.import_module(module_name)
+            command = typer.main.get_command(getattr(module, attribute or "app"))
             command.name = cmd_name
             return command
         return super().get_command(ctx, cmd_name)

@@ -24,7 +24,8 @@ class Permission(StrEnum):
     personal_data_read = "personal_data:read"  # see sensitive personal values unmasked
     screening_read = "screening:read"  # see hits, watchlists, screen a name
     screening_decide = "screening:decide"  # confirm or dismiss hits, screen a customer now
-    watchlists_manage = "watchlists:manage"  # import lists
+    watchlists_manage = "watchlists:manage"  # import watchlists and registry snapshots
+    verification_run = "verification:run"  # verify a customer against the registry
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
@@ -42,6 +43,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.customers_import,
             Permission.screening_read,
             Permission.screening_decide,
+            Permission.verification_run,
         }
     ),
     # Credit officers assess customers and need the full identity of individuals and guarantors.
@@ -53,6 +55,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.personal_data_read,
             Permission.screening_read,
             Permission.screening_decide,
+            Permission.verification_run,
         }
     ),
     # Approvers decide on what others propose; they read, they do not edit master data.
@@ -67,6 +70,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.audit_verify,
             Permission.screening_read,
             Permission.screening_decide,
+            Permission.verification_run,
             Permission.watchlists_manage,
         }
     ),

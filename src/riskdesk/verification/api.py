@@ -9,9 +9,10 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
 from riskdesk.verification import screening
+from riskdesk.verification import service as verification
 from riskdesk.verification.matching import Subject
-from riskdesk.verification.models import ScreeningHit, WatchlistEntry
-from riskdesk.verification.schemas import Decision, HitOut, HitPage, NameCheck
+from riskdesk.verification.models import ScreeningHit, VerificationCheck, WatchlistEntry
+from riskdesk.verification.schemas import CheckOut, Decision, HitOut, HitPage, NameCheck
 from riskdesk.web.deps import ContainerDep, SessionDep, actor_of, require
 
 router = APIRouter(prefix="/api/v1", tags=["screening"])
@@ -126,3 +127,57 @@ def decide(hit_id: int, data: Decision, request: Request, session: SessionDep, p
     )
     rows, _ = screening.list_hits(session, status=None, customer_id=hit.customer_id, per_page=200)
     return next(hit_out(*row) for row in rows if row[0].id == hit.id)
+
+
+Verifier = Annotated[Principal, require(Permission.verification_run)]
+CustomerReader = Annotated[Principal, require(Permission.customers_read)]
+
+
+def check_out(check: VerificationCheck) -> CheckOut:
+    return CheckOut(
+        id=check.id,
+        customer_id=check.customer_id,
+        outcome=check.outcome,
+        algorithm=check.algorithm,
+        source=check.source,
+        findings=check.findings,
+        reasons=check.reasons,
+        inputs=check.inputs,
+        inputs_hash=check.inputs_hash,
+        checked_by=check.checked_by,
+        checked_at=check.checked_at,
+    )
+
+
+@router.get("/customers/{customer_id}/verifications", response_model=list[CheckOut])
+def list_verifications(customer_id: int, session: SessionDep, principal: CustomerReader) -> list[CheckOut]:
+    """The customer's verification reports, newest first."""
+    return [check_out(c) for c in verification.checks_of(session, customer_id=customer_id)]
+
+
+@router.post("/customers/{customer_id}/verifications", status_code=201, response_model=CheckOut)
+def run_verification(
+    customer_id: int, request: Request, session: SessionDep, container: ContainerDep, principal: Verifier
+) -> CheckOut:
+    """Verify against the registry (an HTTP API when configured, else the imported snapshot) and screening hits.
+    The outcome is passed, passed_with_findings, failed or incomplete (the registry did not answer)."""
+    check = verification.verify_customer(
+        session,
+        customer_id=customer_id,
+        provider=container.registry_provider(session),
+        actor=actor_of(request, principal),
+    )
+    return check_out(check)
+
+
+@router.post("/registry/import")
+def import_registry(
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    file: Annotated[UploadFile, File(description="CSV or JSON Lines of registry records")],
+) -> dict[str, Any]:
+    count = verification.import_registry(
+        session, raw=file.file.read(), filename=file.filename or "upload.jsonl", actor=actor_of(request, principal)
+    )
+    return {"imported": count}

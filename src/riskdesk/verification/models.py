@@ -85,3 +85,34 @@ class ScreeningHit(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegistrySnapshot(Base):
+    """A registry record the unit imported (``riskdesk registry import``): the snapshot provider's data."""
+
+    __tablename__ = "registry_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(100))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VerificationCheck(Base):
+    """One verification of a customer: a decision record with its inputs, findings, outcome and reasons."""
+
+    __tablename__ = "verification_checks"
+    __table_args__ = (Index("ix_verification_checks_customer", "customer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    outcome: Mapped[str] = mapped_column(String(24))  # passed | passed_with_findings | failed | incomplete
+    algorithm: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(100))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)  # what the customer said (masked) and the record found
+    inputs_hash: Mapped[str] = mapped_column(String(64))
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    checked_by: Mapped[str] = mapped_column(String(64))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

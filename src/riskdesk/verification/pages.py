@@ -13,6 +13,7 @@ from riskdesk.errors import DomainError
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
 from riskdesk.verification import screening
+from riskdesk.verification import service as verification
 from riskdesk.verification.matching import Subject
 from riskdesk.web.deps import ContainerDep, FormDep, SessionDep, actor_of, form_text, require_page
 from riskdesk.web.templating import render
@@ -144,3 +145,30 @@ def screen_customer(
         actor=actor_of(request, principal),
     )
     return RedirectResponse(f"/customers/{customer_id}#screening", status_code=303)
+
+
+Verifier = Annotated[Principal, require_page(Permission.verification_run)]
+CustomerReader = Annotated[Principal, require_page(Permission.customers_read)]
+
+
+@router.get("/customers/{customer_id}/verification")
+def customer_checks(customer_id: int, request: Request, session: SessionDep, principal: CustomerReader) -> Response:
+    """The verification part of a customer's page (loaded into it by HTMX)."""
+    return render(
+        request,
+        "screening/_verification.html",
+        {"checks": verification.checks_of(session, customer_id=customer_id, limit=5), "customer_id": customer_id},
+    )
+
+
+@router.post("/customers/{customer_id}/verification")
+def run_check(
+    customer_id: int, request: Request, session: SessionDep, container: ContainerDep, principal: Verifier
+) -> Response:
+    verification.verify_customer(
+        session,
+        customer_id=customer_id,
+        provider=container.registry_provider(session),
+        actor=actor_of(request, principal),
+    )
+    return RedirectResponse(f"/customers/{customer_id}#verification", status_code=303)

@@ -51,3 +51,17 @@ class HitPage(BaseModel):
     total: int
     page: int
     per_page: int
+
+
+class CheckOut(BaseModel):
+    id: int
+    customer_id: int
+    outcome: str
+    algorithm: str
+    source: str
+    findings: list[dict[str, Any]]
+    reasons: list[str]
+    inputs: dict[str, Any]
+    inputs_hash: str
+    checked_by: str
+    checked_at: datetime
