@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     env: Environment = Environment.development
     database_url: str = ""
     data_dir: Path = Path("var")
+    documents_dir: Path | None = None  # default: <data_dir>/documents
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     encryption_keys: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {DEV_ENCRYPTION_KEY_ID: DEV_ENCRYPTION_KEY}, repr=False
@@ -149,6 +150,10 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.is_production if self.cookie_secure is None else self.cookie_secure
+
+    @property
+    def resolved_documents_dir(self) -> Path:
+        return self.documents_dir or self.data_dir / "documents"
 
     @property
     def resolved_database_url(self) -> str:

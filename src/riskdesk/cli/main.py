@@ -16,6 +16,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("riskdesk.security.keys_cli", "Generate encryption keys and re-encrypt under a new one."),
     "audit": ("riskdesk.audit.cli", "Verify the ledger, write Merkle checkpoints, print inclusion proofs."),
     "customers": ("riskdesk.customers.cli", "Import customers from CSV or JSON Lines."),
+    "documents": ("riskdesk.verification.registry_cli:documents_app", "Turn documents expiring soon into tasks."),
     "demo": ("riskdesk.demo.cli", "Build a seeded demo portfolio in a fresh database and serve the desk."),
     "ids": ("riskdesk.verification.ids_cli", "Check unified social credit codes, resident ID numbers and LEIs."),
     "screen": ("riskdesk.verification.cli", "Screen a name against the watchlists; compare two names; re-screen."),

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse
 
+from riskdesk.audit import service as audit
+from riskdesk.errors import PermissionDenied
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
-from riskdesk.verification import screening
+from riskdesk.verification import documents, screening
 from riskdesk.verification import service as verification
 from riskdesk.verification.matching import Subject
-from riskdesk.verification.models import ScreeningHit, VerificationCheck, WatchlistEntry
+from riskdesk.verification.models import Document, ScreeningHit, VerificationCheck, WatchlistEntry
 from riskdesk.verification.schemas import CheckOut, Decision, HitOut, HitPage, NameCheck
 from riskdesk.web.deps import ContainerDep, SessionDep, actor_of, require
 
@@ -181,3 +185,94 @@ def import_registry(
         session, raw=file.file.read(), filename=file.filename or "upload.jsonl", actor=actor_of(request, principal)
     )
     return {"imported": count}
+
+
+@router.post("/customers/{customer_id}/documents", status_code=201)
+def upload_document(
+    customer_id: int,
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    principal: Annotated[Principal, require(Permission.customers_write)],
+    file: Annotated[UploadFile, File()],
+    doc_type: Annotated[str, Form()],
+    issuer: Annotated[str, Form(max_length=200)] = "",
+    issued_on: Annotated[date | None, Form()] = None,
+    expires_on: Annotated[date | None, Form()] = None,
+) -> dict[str, Any]:
+    """Upload a document (multipart; RISKDESK_MAX_UPLOAD_BYTES). Its type comes from its bytes, not its name;
+    a document expiring within 30 days creates a task for the customer's owner."""
+    document = documents.store(
+        session,
+        customer_id=customer_id,
+        content=file.file.read(),
+        file_name=file.filename or "document",
+        doc_type=doc_type,
+        folder=container.settings.resolved_documents_dir,
+        max_bytes=container.settings.max_upload_bytes,
+        actor=actor_of(request, principal),
+        issuer=issuer,
+        issued_on=issued_on,
+        expires_on=expires_on,
+    )
+    return document_out(document)
+
+
+def document_out(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "customer_id": document.customer_id,
+        "doc_type": document.doc_type,
+        "issuer": document.issuer,
+        "issued_on": document.issued_on,
+        "expires_on": document.expires_on,
+        "file_name": document.file_name,
+        "content_type": document.content_type,
+        "size": document.size,
+        "sha256": document.sha256,
+        "uploaded_by": document.uploaded_by,
+        "uploaded_at": document.uploaded_at,
+    }
+
+
+@router.get("/customers/{customer_id}/documents")
+def list_documents(customer_id: int, session: SessionDep, principal: CustomerReader) -> list[dict[str, Any]]:
+    return [document_out(d) for d in documents.documents_of(session, customer_id=customer_id)]
+
+
+@router.get("/documents/{document_id}/content", response_model=None)
+def download_document(
+    document_id: int, request: Request, session: SessionDep, container: ContainerDep, principal: CustomerReader
+) -> FileResponse:
+    """The file itself. ID copies are sensitive personal information: only roles that may see it get them."""
+    document = documents.get_document(session, document_id=document_id)
+    if document.doc_type == "id_copy" and not principal.can(Permission.personal_data_read):
+        raise PermissionDenied("an ID copy is sensitive personal information; your role does not see it")
+    path = documents.path_of(document, container.settings.resolved_documents_dir)
+    audit.append(
+        session,
+        actor=actor_of(request, principal),
+        action="document.downloaded",
+        entity_type="customer",
+        entity_id=document.customer_id,
+        changes={"document": document.id},
+    )
+    return FileResponse(path, media_type=document.content_type, filename=document.file_name)
+
+
+@router.get("/tasks")
+def my_tasks(session: SessionDep, principal: CustomerReader, everyone: bool = False) -> list[dict[str, Any]]:
+    """Open tasks: yours, or everyone's with ``everyone=true``."""
+    tasks = documents.open_tasks(session, owner_id=None if everyone else principal.user_id)
+    return [
+        {
+            "id": t.id,
+            "kind": t.kind,
+            "customer_id": t.customer_id,
+            "title": t.title,
+            "due_on": t.due_on,
+            "owner_id": t.owner_id,
+            "status": t.status,
+        }
+        for t in tasks
+    ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from riskdesk.db.base import Base
@@ -116,3 +116,42 @@ class VerificationCheck(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     checked_by: Mapped[str] = mapped_column(String(64))
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Document(Base):
+    """A file about a customer (business licence, ID copy, statement, contract). The file lives in
+    RISKDESK_DOCUMENTS_DIR under its SHA-256; the database keeps what it is."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_expires_on", "expires_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(32))
+    issuer: Mapped[str] = mapped_column(String(200), default="")
+    issued_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    file_name: Mapped[str] = mapped_column(String(200))  # cleaned of paths and control characters
+    content_type: Mapped[str] = mapped_column(String(100))  # from the bytes, not from the upload's claim
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Task(Base):
+    """Work for a person: e.g. renew a document that expires soon. One task per (kind, subject)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("kind", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -9,10 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from riskdesk.customers import service as customers
-from riskdesk.errors import DomainError
+from riskdesk.errors import DomainError, ValidationFailed
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
-from riskdesk.verification import screening
+from riskdesk.verification import documents, screening
 from riskdesk.verification import service as verification
 from riskdesk.verification.matching import Subject
 from riskdesk.web.deps import ContainerDep, FormDep, SessionDep, actor_of, form_text, require_page
@@ -172,3 +173,76 @@ def run_check(
         actor=actor_of(request, principal),
     )
     return RedirectResponse(f"/customers/{customer_id}#verification", status_code=303)
+
+
+Writer = Annotated[Principal, require_page(Permission.customers_write)]
+
+
+@router.get("/customers/{customer_id}/documents")
+def customer_documents(customer_id: int, request: Request, session: SessionDep, principal: CustomerReader) -> Response:
+    """The documents part of a customer's page (loaded into it by HTMX)."""
+    return render(
+        request,
+        "screening/_documents.html",
+        {
+            "documents": documents.documents_of(session, customer_id=customer_id),
+            "customer_id": customer_id,
+            "doc_types": documents.DOC_TYPES,
+            "error": "",
+        },
+    )
+
+
+@router.post("/customers/{customer_id}/documents")
+def upload_document(
+    customer_id: int, request: Request, form: FormDep, session: SessionDep, container: ContainerDep, principal: Writer
+) -> Response:
+    values = form_text(form)
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ValidationFailed("choose a file to upload")
+        with session.begin_nested():
+            documents.store(
+                session,
+                customer_id=customer_id,
+                content=upload.file.read(),
+                file_name=upload.filename,
+                doc_type=values.get("doc_type", ""),
+                folder=container.settings.resolved_documents_dir,
+                max_bytes=container.settings.max_upload_bytes,
+                actor=actor_of(request, principal),
+                issuer=values.get("issuer", ""),
+                issued_on=_date(values.get("issued_on")),
+                expires_on=_date(values.get("expires_on")),
+            )
+    except (DomainError, ValueError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else "dates must be YYYY-MM-DD"
+        return render(
+            request,
+            "screening/_documents.html",
+            {
+                "documents": documents.documents_of(session, customer_id=customer_id),
+                "customer_id": customer_id,
+                "doc_types": documents.DOC_TYPES,
+                "error": message,
+            },
+            status_code=422,
+        )
+    return RedirectResponse(f"/customers/{customer_id}#documents", status_code=303)
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+@router.get("/tasks")
+def tasks_page(request: Request, session: SessionDep, principal: CustomerReader, everyone: bool = False) -> Response:
+    tasks = documents.open_tasks(session, owner_id=None if everyone else principal.user_id)
+    return render(request, "screening/tasks.html", {"tasks": tasks, "everyone": everyone})
+
+
+@router.post("/tasks/{task_id}/done")
+def task_done(task_id: int, request: Request, session: SessionDep, principal: CustomerReader) -> Response:
+    documents.close_task(session, task_id=task_id, actor=actor_of(request, principal))
+    return RedirectResponse("/tasks", status_code=303)

@@ -63,3 +63,24 @@ def verify(
     echo_json(reports)
     if any(r["outcome"] == "failed" for r in reports):
         raise typer.Exit(1)
+
+
+documents_app = typer.Typer(help="Documents: turn documents expiring soon into tasks.", no_args_is_help=True)
+
+
+@documents_app.callback()
+def documents_group() -> None:
+    """Documents."""
+
+
+@documents_app.command()
+@handles_errors
+def expiring(days: int = typer.Option(30, "--days", min=1, max=365)) -> None:
+    """Create a task for the owner of every document expiring within DAYS (run daily, e.g. from cron)."""
+    from datetime import date
+
+    from riskdesk.verification import documents
+
+    with session_scope() as session:
+        created = documents.create_expiry_tasks(session, today=date.today(), actor=cli_actor(), days=days)
+        typer.echo(f"{len(created)} new tasks")

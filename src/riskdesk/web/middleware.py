@@ -54,8 +54,9 @@ class BodySizeLimitMiddleware:
         self.max_upload_bytes = max_upload_bytes
 
     def _limit(self, scope: Scope) -> int:
-        path: str = scope.get("path", "")
-        return self.max_upload_bytes if path.rstrip("/").endswith("/import") else self.max_body_bytes
+        """File uploads (multipart bodies) get the upload limit; everything else the body limit."""
+        content_type = dict(scope["headers"]).get(b"content-type", b"")
+        return self.max_upload_bytes if content_type.startswith(b"multipart/form-data") else self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
