@@ -6,7 +6,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bench_foundation, bench_screening, machine
+from benchmarks import bench_foundation, bench_screening, bench_screening_speed, machine
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -45,6 +45,20 @@ def main() -> int:
     )
     (RESULTS / "screening.md").write_text(screening)
     print(screening)
+    speed = (
+        "\n".join(
+            [
+                "# Screening speed benchmark",
+                "",
+                f"Run {started:%Y-%m-%d %H:%M} UTC on {machine.describe()}.",
+                "",
+                *bench_screening_speed.report(bench_screening_speed.run()),
+            ]
+        )
+        + "\n"
+    )
+    (RESULTS / "screening-speed.md").write_text(speed)
+    print(speed)
     return 0
 
 

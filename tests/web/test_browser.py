@@ -78,3 +78,24 @@ def test_compliance_officer_verifies_the_ledger(page: Page, live_server: str, de
     page.click("text=校验哈希链")
     expect(page.locator("#verify-result")).to_contain_text("哈希链完整")
     page.screenshot(path=SCREENSHOTS / "audit-ledger.png")
+
+
+def test_compliance_reviews_a_screening_hit_and_verifies_a_company(
+    page: Page, live_server: str, demo_password: str
+) -> None:
+    sign_in(page, live_server, "compliance", demo_password)
+    page.click("text=名单筛查")
+    hits = page.get_by_test_id("hits")
+    expect(hits.locator("tbody tr, tr").nth(1)).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "screening.png", full_page=True)
+    first = hits.locator("form").first
+    first.locator("input[name=reason]").fill("同名不同人：出生日期不符")
+    first.locator("button[value=dismiss]").click()
+    page.goto(f"{live_server}/screening?status=dismissed")
+    expect(page.get_by_test_id("hits")).to_contain_text("同名不同人")
+
+    page.goto(f"{live_server}/customers?kind=company")
+    page.locator("#customer-rows tbody tr a").first.click()
+    page.click("text=立即核验")
+    expect(page.get_by_test_id("verifications")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "verification.png", full_page=True)

@@ -49,7 +49,9 @@ def demo(
             )
     typer.echo(
         f"demo database {database}: {summary.companies} companies, {summary.individuals} individuals,"
-        f" {summary.groups} groups, {summary.relationships} relationships"
+        f" {summary.groups} groups, {summary.relationships} relationships; a demo blacklist of"
+        f" {summary.watchlist_entries} names ({summary.screening_hits} screening hits to review) and"
+        f" {summary.registry_records} registry records to verify against"
     )
     typer.echo(f"demo users (password for all: {DEMO_PASSWORD}):")
     for username, role in DEMO_USERS.items():

@@ -32,6 +32,9 @@ class DemoSummary:
     individuals: int
     groups: int
     relationships: int
+    watchlist_entries: int = 0
+    registry_records: int = 0
+    screening_hits: int = 0
 
 
 def load(
@@ -104,4 +107,62 @@ def load(
             actor=DEMO_ACTOR,
         )
         step()
-    return DemoSummary(len(company_ids), len(person_ids), len(book.groups), len(book.links))
+    entries, records, hits = _reference_data(session, container=container, book=book, seed=seed)
+    return DemoSummary(len(company_ids), len(person_ids), len(book.groups), len(book.links), entries, records, hits)
+
+
+def _romanised(name: str) -> str:
+    from riskdesk.verification.names import parse
+
+    return " ".join(part.capitalize() for part in parse(name, "person").tokens)
+
+
+def _reference_data(
+    session: Session, *, container: Container, book: generator.Portfolio, seed: int
+) -> tuple[int, int, int]:
+    """A demo blacklist (some demo legal representatives in pinyin, a company, unrelated names) and a registry
+    snapshot of the first companies with a few differences, so screening and verification have work to show."""
+    import json
+    import random
+
+    from riskdesk.verification import screening
+    from riskdesk.verification import service as verification
+
+    rng = random.Random(seed)
+    rows = ["id,kind,name,aliases,country,reason"]
+    for number, company in enumerate(rng.sample(book.companies, k=min(4, len(book.companies)))):
+        rows.append(f"rep-{number},person,{_romanised(company['legal_representative'])},,CN,demo: court enforcement")
+    if book.companies:
+        rows.append(f"co-1,company,{book.companies[-1]['name']},,CN,demo: contract fraud")
+    for number in range(20):
+        rows.append(f"other-{number},person,{generator.person_name(rng)},,CN,demo")
+    listed = screening.import_watchlist(
+        session,
+        name="demo-blacklist",
+        raw="\n".join(rows).encode(),
+        file_format="csv",
+        actor=DEMO_ACTOR,
+        kind="blacklist",
+    )
+    lines = []
+    for number, company in enumerate(book.companies[:40]):
+        record = {key: company.get(key) for key in ("name", "uscc", "legal_representative", "address")}
+        record["status"] = "存续"
+        record["registered_capital"] = f"{int(float(company['registered_capital']['amount'])) // 10000}万元人民币"
+        record["established_on"] = company["established_on"]
+        if number % 10 == 3:
+            record["legal_representative"] = generator.person_name(rng)
+        if number == 7:
+            record["status"] = "吊销，未注销"
+        if number == 9:
+            record["dishonest_debtor"] = [{"case": "(2025)浙01执123号", "court": "杭州市中级人民法院"}]
+        lines.append(json.dumps(record, ensure_ascii=False))
+    records = (
+        verification.import_registry(
+            session, raw="\n".join(lines).encode(), filename="demo-registry.jsonl", actor=DEMO_ACTOR
+        )
+        if lines
+        else 0
+    )
+    hits = screening.rescreen_all(session, keyring=container.keyring, cache=container.screening_index, actor=DEMO_ACTOR)
+    return listed.added, records, hits
