@@ -74,6 +74,8 @@ class Container:
             fields=s.registry_fields,
             headers=s.registry_headers,
             found_path=s.registry_found_path or None,
+            error_path=s.registry_error_path or None,
+            not_found_codes=tuple(s.registry_not_found_codes),
             timeout_seconds=s.registry_timeout_seconds,
             retries=s.registry_retries,
             cache_seconds=s.registry_cache_seconds,
@@ -92,10 +94,16 @@ class Container:
         from riskdesk.errors import NotFound
         from riskdesk.verification import screening
 
+        handled: set[events.Event] = set()  # each event once: guarantees can run in circles
         while pending := events.take(session):
             for event in pending:
+                if event in handled:
+                    continue
+                handled.add(event)
                 if isinstance(event, events.CustomerChanged):
                     try:
+                        for relying in screening.customers_relying_on(session, customer_id=event.customer_id):
+                            events.record(session, events.CustomerChanged(relying))
                         screening.screen_customer(
                             session,
                             customer_id=event.customer_id,

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     registry_headers: dict[str, str] = Field(default_factory=dict, repr=False)  # JSON; may hold an API key
     registry_fields: dict[str, str] = Field(default_factory=dict)  # our field → dotted path in the answer (JSON)
     registry_found_path: str = ""
+    registry_error_path: str = ""  # e.g. error_code: a non-zero value there makes the check incomplete …
+    registry_not_found_codes: list[str] = Field(default_factory=list)  # … except these, meaning "no such company"
     registry_timeout_seconds: float = Field(default=5.0, gt=0)
     registry_retries: int = Field(default=2, ge=0, le=10)
     registry_cache_seconds: float = Field(default=86400.0, ge=0)

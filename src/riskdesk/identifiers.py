@@ -194,7 +194,11 @@ def check(value: str, kind: str = "auto") -> IdentifierCheck:
     if len(code) == 18:
         # An 18-character value of 17 digits and a digit or X, with a plausible birth date, is an ID number.
         looks_like_ric = code[:17].isdigit() and code[17] in "0123456789X" and code[6:8] in ("18", "19", "20")
-        return check_resident_id(value) if looks_like_ric else check_uscc(value)
+        if looks_like_ric:
+            as_id = check_resident_id(value)
+            # 911101191000000089 looks like an ID number but is a valid USCC: the valid reading wins.
+            return as_id if as_id.valid or not check_uscc(value).valid else check_uscc(value)
+        return check_uscc(value)
     return IdentifierCheck(
         "unknown",
         value,

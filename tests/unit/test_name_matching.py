@@ -121,6 +121,24 @@ def test_scores_are_symmetric_and_bounded(a: str, b: str, kind: str) -> None:
 
 @given(st.text(alphabet=st.characters(categories=["Lu", "Ll", "Lo"]), min_size=1, max_size=20))
 def test_a_name_always_matches_itself(name: str) -> None:
+    from riskdesk.verification.matching import WEAK_NAME_CAP, _weak
+
     parts = parse(name, "person")
     if parts.tokens or parts.han:
-        assert score(name, name) == 1.0
+        assert score(name, name) == (WEAK_NAME_CAP if _weak(parts) else 1.0)
+
+
+@pytest.mark.parametrize(("a", "b", "kind"), [("J S", "Jane Sparrow", "person"), ("Tech", "Technology Inc", "company")])
+def test_names_of_initials_or_generic_words_alone_never_match(a: str, b: str, kind: str) -> None:
+    result = compare(Subject(a, kind), Subject(b, kind))
+    assert not result.match
+    assert result.explanation["name"]["capped"]
+
+
+def test_a_different_id_number_is_explained_without_the_numbers() -> None:
+    result = compare(
+        Subject("Zhang Wei", identifiers={"id_number": "110101199003071234"}),
+        Subject("张伟", identifiers={"id_number": "110101199003075678"}),
+    )
+    assert result.explanation["identifier"]["reason"] == "different id_number"
+    assert "1234" not in str(result.as_dict())

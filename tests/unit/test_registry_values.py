@@ -29,7 +29,9 @@ def test_money_in_wan_yuan_and_currencies(raw: object, amount: Decimal | None, c
     assert parse_money(raw) == (amount, currency)
 
 
-@pytest.mark.parametrize("raw", ["2015-03-02", "2015/3/2", "2015年3月2日", "20150302", 1425254400000])
+@pytest.mark.parametrize(
+    "raw", ["2015-03-02", "2015/3/2", "2015年3月2日", "20150302", 1425254400000, 1425225600000, "1425225600"]
+)
 def test_dates_in_every_registry_format(raw: object) -> None:
     assert parse_date(raw) == date(2015, 3, 2)
 
@@ -85,3 +87,9 @@ def test_the_same_facts_written_differently_give_no_finding() -> None:
 def test_each_difference_is_a_finding_with_its_severity(changes: dict[str, object], field: str, severity: str) -> None:
     findings = compare(FACTS, record(**changes))
     assert [(f.field, f.severity) for f in findings] == [(field, severity)]
+
+
+def test_inactive_is_not_active_and_dissolved_is_the_end() -> None:
+    assert [(f.field, f.severity) for f in compare(FACTS, record(status="Inactive"))] == [("status", "critical")]
+    assert [(f.field, f.severity) for f in compare(FACTS, record(status="Dissolved"))] == [("status", "critical")]
+    assert compare(FACTS, record(status="Registered (active)")) == []

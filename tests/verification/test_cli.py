@@ -75,3 +75,8 @@ def test_screen_compare_refuses_a_pairs_file_without_the_columns(tmp_path: Path)
     result = runner.invoke(app, ["screen", "compare", "--pairs", str(pairs)])
     assert result.exit_code == 1
     assert "name1,name2" in result.output
+
+
+def test_ids_check_auto_reads_a_valid_uscc_that_looks_like_an_id_number() -> None:
+    body = json.loads(runner.invoke(app, ["ids", "check", "911101191000000089"]).stdout)
+    assert (body["valid"], body["type"]) == (True, "uscc")

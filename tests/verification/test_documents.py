@@ -139,3 +139,22 @@ def test_file_names_are_made_safe(raw: str, safe: str) -> None:
 def test_documents_live_in_the_configured_folder(tmp_path: Path, container: Container) -> None:
     moved = container.settings.model_copy(update={"documents_dir": tmp_path / "vault"})
     assert moved.resolved_documents_dir == tmp_path / "vault"
+
+
+def test_only_the_owner_or_a_customer_editor_closes_a_task(
+    client: TestClient, token_for: Headers, make_user: Callable[..., str]
+) -> None:
+    import re
+
+    from tests.conftest import TEST_PASSWORD
+    from tests.security.test_auth import login
+
+    headers = token_for(Role.credit_officer)
+    customer_id = customer(client, headers, owner=make_user(Role.analyst))
+    upload(client, headers, customer_id, PDF, "licence.pdf", expires_on=(date.today() + timedelta(days=5)).isoformat())
+    [task] = client.get("/api/v1/tasks", params={"everyone": True}, headers=headers).json()
+    login(client, make_user(Role.approver), TEST_PASSWORD)
+    page = client.get("/tasks?everyone=true").text
+    csrf = re.findall(r'name="csrf_token" value="([^"]+)"', page)[0]
+    assert client.post(f"/tasks/{task['id']}/done", data={"csrf_token": csrf}).status_code == 403
+    assert len(client.get("/api/v1/tasks", params={"everyone": True}, headers=headers).json()) == 1

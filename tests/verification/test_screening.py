@@ -209,3 +209,91 @@ def test_the_screening_page_lists_hits_and_takes_decisions_in_chinese(
     )
     assert done.status_code == 303
     assert "同一人" in client.get("/screening?status=confirmed").text
+
+
+def test_the_namesake_with_the_same_id_number_is_found_among_hundreds() -> None:
+    from riskdesk.verification.index import ScreeningIndex
+    from riskdesk.verification.matching import Subject
+
+    index = ScreeningIndex()
+    index.extend((n, Subject("王伟", "person", {"id_number": f"11010119900307{n:04d}"})) for n in range(200))
+    index.add(999, Subject("王伟", "person", {"id_number": "110101199003079999"}))
+    index.add(1000, Subject("北京新元贸易有限公司", "company", {"uscc": "91110105MA00000001"}))
+    hits = index.search(Subject("王伟", "person", {"id_number": "110101199003079999"}), limit=3)
+    assert hits[0].entry_id == 999
+    renamed = index.search(Subject("北京恒达科技有限公司", "company", {"uscc": "91110105MA00000001"}), limit=3)
+    assert [hit.entry_id for hit in renamed] == [1000]
+
+
+def test_csv_entries_without_ids_keep_their_identity_when_rows_move(container: Container) -> None:
+    first = import_list(container, "kind,name\nperson,Olga Petrova\nperson,Ivan Petrov\n", name="no-ids")
+    moved = import_list(
+        container, "kind,name\nperson,Anna Berg\nperson,Olga Petrova\nperson,Ivan Petrov\n", name="no-ids"
+    )
+    assert (first.added, moved.added, moved.changed, moved.unchanged) == (2, 1, 0, 2)
+
+
+def test_a_reimport_without_a_kind_keeps_the_lists_kind_and_counts_restorations(container: Container) -> None:
+    import_list(container, SANCTIONS)
+    import_list(container, SANCTIONS.replace("s3,person,Olga Petrova,,RU,\n", ""))
+    with container.session_factory.begin() as session:
+        again = screening.import_watchlist(
+            session, name="sanctions", raw=SANCTIONS.encode(), file_format="csv", actor=Actor("test")
+        )
+    assert (again.restored, again.changed) == (1, 0)
+    with container.session_factory() as session:
+        assert [w["kind"] for w in screening.list_watchlists(session)] == ["sanctions"]
+
+
+def test_a_followthemoney_property_that_is_not_a_list_is_a_row_error() -> None:
+    raw = json.dumps({"id": "x", "schema": "Person", "properties": {"name": "ACME"}}).encode()
+    entries, errors, _ = watchlists.parse(raw, file_format="ftm")
+    assert entries == []
+    assert [(e.line, e.field, e.reason) for e in errors] == [
+        (1, "name", "FollowTheMoney properties are lists of values")
+    ]
+
+
+def test_a_list_file_that_is_not_text_is_refused() -> None:
+    with pytest.raises(ValidationFailed, match="not UTF-8"):
+        watchlists.parse(b"\xff\xfe\x00\xd8 broken", file_format="ftm")
+
+
+def test_a_renamed_guarantor_gets_the_customer_it_guarantees_screened(
+    client: TestClient, container: Container, token_for: Headers
+) -> None:
+    import_list(container, SANCTIONS)
+    headers = token_for(Role.credit_officer)
+    borrower = client.post("/api/v1/customers", json=company_payload(), headers=headers).json()
+    guarantor = client.post("/api/v1/customers", json=company_payload(), headers=headers).json()
+    for a, b in ((borrower, guarantor), (guarantor, borrower)):  # a guarantee circle must not loop forever
+        client.post(
+            f"/api/v1/customers/{a['id']}/relationships",
+            json={"related_customer_id": b["id"], "kind": "guarantor"},
+            headers=headers,
+        )
+    client.patch(f"/api/v1/customers/{guarantor['id']}", json={"name": "Hua Xun Trading Co Ltd"}, headers=headers)
+    hits = client.get("/api/v1/screening/hits", params={"customer_id": borrower["id"]}, headers=headers).json()
+    assert [(h["subject_role"], h["entry_name"]) for h in hits["items"]] == [("guarantor", "Hua Xun Trading Co Ltd")]
+
+
+def test_a_rolled_back_import_leaves_no_trace_in_the_index(container: Container) -> None:
+    from riskdesk.verification.matching import Subject
+
+    import_list(container, SANCTIONS)
+    cache = container.screening_index
+    with container.session_factory() as session:
+        assert len(cache.get(session)) == 3
+    with container.session_factory() as session:
+        screening.import_watchlist(
+            session,
+            name="sanctions",
+            raw=(SANCTIONS + "s8,person,Ghost Person,,,\n").encode(),
+            file_format="csv",
+            actor=Actor("test"),
+        )
+        assert screening.screen_name(session, subject=Subject("Ghost Person"), cache=cache)
+        session.rollback()
+    with container.session_factory() as session:
+        assert screening.screen_name(session, subject=Subject("Ghost Person"), cache=cache) == []
+        assert len(cache.get(session)) == 3

@@ -206,3 +206,60 @@ def test_an_unreachable_registry_makes_the_check_incomplete_never_passed(
     check = client.post(f"/api/v1/customers/{create(client, officer)}/verifications", headers=officer).json()
     assert check["outcome"] == "incomplete"
     assert check["reasons"][-1].startswith("incomplete:")
+
+
+def test_an_error_envelope_is_unavailable_unless_it_means_not_found(registry_server: str) -> None:
+    code = new_uscc()
+    registry = provider(registry_server, error_path="error_code", not_found_codes=("300000",))
+    assert registry.lookup(code) is None  # error 300000: no such company
+    Registry.records[code] = {"name": "x", "creditCode": code, "regCapital": True, "estiblishTime": 10**20}
+    with pytest.raises(RegistryUnavailable, match="cannot read"):
+        provider(registry_server).lookup(code)
+
+
+def test_an_answer_about_another_company_makes_the_check_incomplete(
+    client: TestClient, officer: dict[str, str], registry_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer_id = create(client, officer)
+    other = new_uscc()
+
+    class Search(Registry):
+        def do_GET(self) -> None:
+            body = json.dumps({"result": {"name": "别家公司", "creditCode": other}}, ensure_ascii=False).encode()
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+    Registry.records = {}
+    container = client.app.state.container  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Search)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setitem(
+            container.__dict__, "http_registry", provider(f"http://127.0.0.1:{server.server_address[1]}")
+        )
+        check = client.post(f"/api/v1/customers/{customer_id}/verifications", headers=officer).json()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check["outcome"] == "incomplete"
+    assert "another company" in check["reasons"][-1]
+
+
+def test_http_provider_keeps_to_its_rate_limit_and_backs_off(registry_server: str) -> None:
+    now = [1000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        now[0] += seconds
+
+    Registry.failures = [503]
+    registry = provider(
+        registry_server, max_per_second=2.0, backoff_seconds=0.5, cache_seconds=0, sleep=sleep, clock=lambda: now[0]
+    )
+    registry.lookup(new_uscc())  # a 503, a back-off of 0.5 s, then the answer
+    registry.lookup(new_uscc())  # right after: waits for its turn at 2 calls a second
+    assert slept[0] == 0.5
+    assert slept[1:] == [0.5]  # the second call waited for its slot
+    assert len(Registry.calls) == 3

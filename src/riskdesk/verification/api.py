@@ -34,7 +34,7 @@ def hit_out(hit: ScreeningHit, entry: WatchlistEntry, list_name: str) -> HitOut:
         subject_name=hit.subject_name,
         entry_id=entry.id,
         list=list_name,
-        entry_name=entry.name,
+        entry_name=hit.entry_name,
         entry_kind=entry.kind,
         entry_details=entry.details or {},
         score=hit.score,
@@ -62,7 +62,7 @@ def import_watchlist(
     principal: Manager,
     file: Annotated[UploadFile, File(description="CSV or FollowTheMoney JSON Lines")],
     file_format: Annotated[str, Form(alias="format", pattern="^(csv|ftm)$")] = "csv",
-    kind: Annotated[str, Form()] = "other",
+    kind: Annotated[str | None, Form(description="keeps the list's kind when omitted")] = None,
     skip_invalid: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
     """Import (or re-import) a list, then re-screen every customer against the changed lists."""

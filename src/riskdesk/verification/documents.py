@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.customers import service as customers
-from riskdesk.errors import ErrorDetail, NotFound, ValidationFailed
+from riskdesk.errors import ErrorDetail, NotFound, PermissionDenied, ValidationFailed
 from riskdesk.verification.models import Document, Task
 
 DOC_TYPES = ("business_licence", "id_copy", "financial_statement", "contract", "other")
@@ -197,10 +197,13 @@ def open_tasks(session: Session, *, owner_id: int | None = None) -> list[Task]:
     return list(session.scalars(query.order_by(Task.due_on, Task.id)))
 
 
-def close_task(session: Session, *, task_id: int, actor: Actor) -> Task:
+def close_task(session: Session, *, task_id: int, actor: Actor, user_id: int, may_close_any: bool) -> Task:
+    """The task's owner closes it; so may anyone who edits customers (a colleague covering)."""
     task = session.get(Task, task_id)
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
+    if task.owner_id != user_id and not may_close_any:
+        raise PermissionDenied("only the task's owner or someone who edits customers can close it")
     task.status = "done"
     audit.append(
         session,

@@ -3,6 +3,7 @@ width, traditional and simplified characters, company-form words, 万元 and 元
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
@@ -12,8 +13,34 @@ from riskdesk.verification.names import normalize, parse
 from riskdesk.verification.registry import RegistryRecord
 
 SEVERITIES = ("critical", "high", "medium", "low")
-ACTIVE_STATUSES = ("存续", "在业", "开业", "正常", "登记成立", "active", "in business")
-ENDED_STATUSES = ("注销", "吊销", "撤销", "迁出", "停业", "清算", "歇业", "deregistered", "revoked", "cancelled")
+ACTIVE_STATUSES = ("存续", "在业", "开业", "正常", "登记成立", "active", "in business", "registered")
+ENDED_STATUSES = (
+    "注销",
+    "吊销",
+    "撤销",
+    "迁出",
+    "停业",
+    "清算",
+    "歇业",
+    "解散",
+    "deregistered",
+    "revoked",
+    "cancelled",
+    "dissolved",
+    "struck off",
+    "closed",
+    "liquidation",
+    "inactive",
+)
+
+
+def _has(status: str, words: tuple[str, ...]) -> bool:
+    """Chinese words as substrings; English ones as whole words ("active" is not in "inactive")."""
+    lowered = status.lower()
+    return any(
+        (re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) if word.isascii() else word in status)
+        for word in words
+    )
 
 
 @dataclass(frozen=True)
@@ -63,9 +90,9 @@ def address_similarity(left: str, right: str) -> float:
 def compare(facts: CompanyFacts, record: RegistryRecord) -> list[Finding]:
     findings: list[Finding] = []
     status = (record.status or "").strip()
-    if status and any(word in status.lower() for word in ENDED_STATUSES):
+    if status and _has(status, ENDED_STATUSES):
         findings.append(Finding("status", "critical", f"the registry lists the company as {status}", None, status))
-    elif status and not any(word in status.lower() for word in ACTIVE_STATUSES):
+    elif status and not _has(status, ACTIVE_STATUSES):
         findings.append(
             Finding("status", "medium", f"registry status {status!r} is not an active status", None, status)
         )

@@ -16,6 +16,7 @@ from riskdesk.verification.matching import DEFAULT_THRESHOLD, MatchResult, Subje
 from riskdesk.verification.names import NameParts, parse
 
 _MAX_POSTINGS_READ = 20_000  # entries read from postings per query, rarest keys first
+_MAX_TIED = 500  # entries tied with the last candidate that are scored too
 
 
 def blocking_keys(parts: NameParts) -> set[str]:
@@ -31,6 +32,14 @@ def blocking_keys(parts: NameParts) -> set[str]:
     if len(han) == 1:
         keys.add(f"h:{han}")
     return keys
+
+
+def identifier_keys(subject: Subject) -> list[str]:
+    return [
+        f"i:{kind}:{''.join(ch for ch in value.upper() if ch.isalnum())}"
+        for kind, value in subject.identifiers.items()
+        if value
+    ]
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class ScreeningIndex:
 
     def add(self, entry_id: int, subject: Subject) -> None:
         self._subjects[entry_id] = subject
-        keys: set[str] = set()
+        keys: set[str] = set(identifier_keys(subject))
         for name in (subject.name, *subject.aliases):
             keys |= blocking_keys(parse(name, subject.kind))
         for key in keys:
@@ -61,6 +70,10 @@ class ScreeningIndex:
             self.add(entry_id, subject)
 
     def candidates(self, query: Subject, *, depth: int = 50) -> list[int]:
+        """Entries sharing the query's identifiers always; then by blocking keys shared, entries of the query's
+        kind only, with every entry tied with the last one kept (up to ``_MAX_TIED``): a list of two hundred
+        namesakes must not hide the one with the query's ID number or birth date."""
+        by_identifier = [e for key in identifier_keys(query) for e in self._postings.get(key, [])]
         keys: set[str] = set()
         for name in (query.name, *query.aliases):
             keys |= blocking_keys(parse(name, query.kind))
@@ -70,9 +83,16 @@ class ScreeningIndex:
         for entries in postings:
             if read and read + len(entries) > _MAX_POSTINGS_READ:
                 break  # the rarer keys already gave candidates; a common surname adds only noise
-            shared.update(entries)
+            shared.update(e for e in entries if not query.kind or self._subjects[e].kind in ("", query.kind))
             read += len(entries)
-        return [entry_id for entry_id, _ in shared.most_common(depth)]
+        ranked = shared.most_common()
+        chosen = ranked[:depth]
+        # Namesakes tie on every name key; only a birth date or country can tell them apart, so only then are the
+        # tied ones scored too (an ID number already brought its entry in above).
+        if len(ranked) > depth and (query.birth_date or query.country):
+            last = chosen[-1][1]
+            chosen += [item for item in ranked[depth : depth + _MAX_TIED] if item[1] == last]
+        return list(dict.fromkeys([*by_identifier, *(entry_id for entry_id, _ in chosen)]))
 
     def search(
         self, query: Subject, *, limit: int = 10, threshold: float = DEFAULT_THRESHOLD, depth: int = 50
@@ -81,8 +101,6 @@ class ScreeningIndex:
         hits = []
         for entry_id in self.candidates(query, depth=depth):
             subject = self._subjects[entry_id]
-            if subject.kind != query.kind and query.kind and subject.kind:
-                continue
             result = compare(query, subject, threshold=threshold)
             if result.match:
                 hits.append(Hit(entry_id, subject, result))

@@ -137,11 +137,25 @@ def _normalized_identifier(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
+WEAK_NAME_CAP = 0.7
+
+
+def _weak(parts: NameParts) -> bool:
+    """A name of initials only (J S) or generic business words only (Tech, Trading Co) identifies nobody."""
+    if parts.han:
+        return False
+    return bool(parts.tokens) and all(len(t) == 1 or t in GENERIC_PARTS for t in parts.tokens)
+
+
 def _best_name(query: Subject, candidate: Subject) -> tuple[float, dict[str, Any]]:
     best: tuple[float, dict[str, Any]] = (0.0, {})
     for left_name in (query.name, *query.aliases):
         for right_name in (candidate.name, *candidate.aliases):
-            score, detail = name_score(parse(left_name, query.kind), parse(right_name, candidate.kind))
+            left_parts, right_parts = parse(left_name, query.kind), parse(right_name, candidate.kind)
+            score, detail = name_score(left_parts, right_parts)
+            if _weak(left_parts) or _weak(right_parts):
+                score = min(score, WEAK_NAME_CAP)
+                detail = {**detail, "capped": "a name of initials or generic words only"}
             if score > best[0] or not best[1]:
                 best = (score, {**detail, "names": [left_name, right_name]})
     return best
@@ -159,7 +173,8 @@ def compare_v1(query: Subject, candidate: Subject, threshold: float = DEFAULT_TH
             explanation["identifier"] = {"effect": "at least 0.95", "reason": f"same {id_type}"}
         else:
             score *= 0.5
-            explanation["identifier"] = {"effect": "× 0.5", "reason": f"different {id_type}: {value} / {other}"}
+            # No values: an ID number is sensitive personal information and explanations are shown to every reader.
+            explanation["identifier"] = {"effect": "× 0.5", "reason": f"different {id_type}"}
         break
     if query.kind == "person" and query.birth_date and candidate.birth_date:
         if query.birth_date[:4] != candidate.birth_date[:4]:

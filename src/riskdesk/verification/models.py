@@ -77,6 +77,7 @@ class ScreeningHit(Base):
     subject_name: Mapped[str] = mapped_column(String(500))
     entry_id: Mapped[int] = mapped_column(ForeignKey("watchlist_entries.id"), index=True)
     entry_hash: Mapped[str] = mapped_column(String(64))
+    entry_name: Mapped[str] = mapped_column(String(500))  # the listed name the hit was raised on
     score: Mapped[float] = mapped_column()
     algorithm: Mapped[str] = mapped_column(String(32))
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON)

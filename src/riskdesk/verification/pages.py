@@ -244,5 +244,11 @@ def tasks_page(request: Request, session: SessionDep, principal: CustomerReader,
 
 @router.post("/tasks/{task_id}/done")
 def task_done(task_id: int, request: Request, session: SessionDep, principal: CustomerReader) -> Response:
-    documents.close_task(session, task_id=task_id, actor=actor_of(request, principal))
+    documents.close_task(
+        session,
+        task_id=task_id,
+        actor=actor_of(request, principal),
+        user_id=principal.user_id,
+        may_close_any=principal.can(Permission.customers_write),
+    )
     return RedirectResponse("/tasks", status_code=303)

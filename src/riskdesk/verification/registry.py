@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -55,6 +55,7 @@ class RegistryProvider(Protocol):
 
 # ── Reading messy registry values ────────────────────────────────────────────────────────────────────────
 
+_CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 _UNITS = {"亿": Decimal(100_000_000), "万": Decimal(10_000), "千": Decimal(1000)}
 _CURRENCIES = {"人民币": "CNY", "美元": "USD", "港元": "HKD", "港币": "HKD", "欧元": "EUR", "日元": "JPY"}
 
@@ -67,14 +68,15 @@ def parse_money(value: Any) -> tuple[Decimal | None, str]:
         return Decimal(str(value)), "CNY"
     text = str(value).replace(",", "").replace("，", "").strip()
     currency = next((code for word, code in _CURRENCIES.items() if word in text), "CNY")
-    match = re.search(r"(\d+(?:\.\d+)?)\s*(亿|万|千)?", text)
-    if not match:
+    text = re.sub(r"[（(][^)）]*[)）]", " ", text)  # 注册资本(2019年) 5000万元: the bracket is not the amount
+    match = re.search(r"(-?\d+(?:\.\d+)?)\s*(亿|万|千)", text) or re.search(r"(-?\d+(?:\.\d+)?)", text)
+    if not match or match.group(1).startswith("-"):
         return None, currency
     try:
         amount = Decimal(match.group(1))
     except InvalidOperation:
         return None, currency
-    if match.group(2):
+    if match.lastindex and match.lastindex >= 2 and match.group(2):
         amount *= _UNITS[match.group(2)]
     return amount, currency
 
@@ -83,9 +85,14 @@ def parse_date(value: Any) -> date | None:
     """``2015-03-02``, ``2015/3/2``, ``2015年3月2日``, ``20150302`` or a millisecond timestamp."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) and value > 10**11:
-        return date.fromtimestamp(value / 1000)
     text = str(value).strip()
+    if re.fullmatch(r"-?\d{9,13}", text) and not re.fullmatch(r"\d{8}", text):
+        # A Unix timestamp (seconds, or milliseconds as Tianyancha sends): a date in China, not in UTC.
+        seconds = int(text) / (1000 if abs(int(text)) > 10**11 else 1)
+        try:
+            return datetime.fromtimestamp(seconds, tz=_CHINA).date()
+        except (OverflowError, OSError, ValueError):
+            return None
     match = re.match(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})", text) or re.match(r"^(\d{4})(\d{2})(\d{2})$", text)
     if not match:
         return None
@@ -119,7 +126,7 @@ def record_from_mapping(values: Mapping[str, Any], *, source: str) -> RegistryRe
         else None,
         status=str(values["status"]).strip() if values.get("status") else None,
         registered_capital=amount,
-        currency=str(values.get("currency") or currency),
+        currency=_CURRENCIES.get(str(values.get("currency") or ""), str(values.get("currency") or currency).upper()),
         established_on=parse_date(values.get("established_on")),
         address=str(values["address"]).strip() if values.get("address") else None,
         business_scope=str(values["business_scope"]).strip() if values.get("business_scope") else None,
@@ -159,6 +166,8 @@ class HttpRegistryProvider:
     fields: Mapping[str, str]
     headers: Mapping[str, str] = field(default_factory=dict)
     found_path: str | None = None
+    error_path: str | None = None  # e.g. error_code: anything but 0/empty is an error …
+    not_found_codes: tuple[str, ...] = ()  # … except these, which mean "no such company"
     timeout_seconds: float = 5.0
     retries: int = 2
     backoff_seconds: float = 0.5
@@ -212,13 +221,21 @@ class HttpRegistryProvider:
         if cached is not None and now - cached[0] < self.cache_seconds:
             return cached[1]
         document = self._fetch(uscc)
-        if document is None or (self.found_path and not _dig(document, self.found_path)):
+        error = _dig(document, self.error_path) if self.error_path and document is not None else None
+        if error not in (None, 0, "0", "", False) and str(error) not in self.not_found_codes:
+            # Quota, authentication, "system busy": an answer, but not about the company.
+            raise RegistryUnavailable(f"{self.name} answered with error {error}")
+        if (
+            document is None
+            or error not in (None, 0, "0", "", False)
+            or (self.found_path and not _dig(document, self.found_path))
+        ):
             record = None
         else:
             values = {ours: _dig(document, path) for ours, path in self.fields.items()}
             try:
                 record = record_from_mapping(values, source=self.name)
-            except ValueError as exc:
-                raise RegistryUnavailable(f"{self.name} answered without the fields riskdesk needs: {exc}") from None
+            except Exception as exc:  # any unreadable answer means "try later", never a crash or a pass
+                raise RegistryUnavailable(f"{self.name} answered something riskdesk cannot read: {exc}") from None
         self._cache[uscc] = (now, record)
         return record

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
@@ -23,6 +23,7 @@ from riskdesk.verification.index import ScreeningIndex
 from riskdesk.verification.matching import Subject
 from riskdesk.verification.models import ScreeningHit, Watchlist, WatchlistEntry, WatchlistEntryVersion
 
+LISTS_CHANGED = "riskdesk.watchlists_changed"  # session flag: this transaction changed a list
 LIST_KINDS = ("sanctions", "pep", "blacklist", "dishonest_debtors", "adverse_media", "other")
 HIT_DECISIONS = ("confirm", "dismiss")
 
@@ -34,6 +35,7 @@ class ListImport:
     rows: int
     added: int
     changed: int
+    restored: int
     removed: int
     unchanged: int
     skipped: list[ErrorDetail]
@@ -52,7 +54,7 @@ def import_watchlist(
     raw: bytes,
     file_format: str,
     actor: Actor,
-    kind: str = "other",
+    kind: str | None = None,
     skip_invalid: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ListImport:
@@ -62,7 +64,7 @@ def import_watchlist(
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed("the list needs a name of 1-100 characters (--list NAME)")
-    if kind not in LIST_KINDS:
+    if kind is not None and kind not in LIST_KINDS:
         raise ValidationFailed(f"list kind must be one of {', '.join(LIST_KINDS)}")
     entries, errors, rows = watchlists.parse(raw, file_format=file_format)
     if errors and not skip_invalid:
@@ -73,20 +75,22 @@ def import_watchlist(
         )
     if not entries:
         raise ValidationFailed("the file has no person or company to list")
-    watchlist = session.scalar(select(Watchlist).where(Watchlist.name == name))
+    # FOR UPDATE: two imports of one list at once must not both become the same version (PostgreSQL).
+    watchlist = session.scalar(select(Watchlist).where(Watchlist.name == name).with_for_update())
     if watchlist is None:
-        watchlist = Watchlist(name=name, kind=kind, version=0)
+        watchlist = Watchlist(name=name, kind=kind or "other", version=0)
         session.add(watchlist)
         session.flush()
     watchlist.version += 1
-    watchlist.kind = kind
+    watchlist.kind = kind or watchlist.kind  # a re-import without a kind keeps the list's kind
+    session.info[LISTS_CHANGED] = True
     watchlist.updated_at = now = utcnow()
     version = watchlist.version
     current = {
         e.entry_key: e
         for e in session.scalars(select(WatchlistEntry).where(WatchlistEntry.watchlist_id == watchlist.id))
     }
-    added = changed = unchanged = 0
+    added = changed = restored = unchanged = 0
     for done, listed in enumerate(entries, start=1):
         digest = listed.content_hash()
         existing = current.pop(listed.key, None)
@@ -99,6 +103,8 @@ def import_watchlist(
                 existing = WatchlistEntry(watchlist_id=watchlist.id, entry_key=listed.key, first_version=version)
                 session.add(existing)
                 added += 1
+            elif change == "restored":
+                restored += 1
             else:
                 changed += 1
             existing.kind, existing.name = listed.kind, listed.name
@@ -133,7 +139,7 @@ def import_watchlist(
             )
             removed += 1
     session.flush()
-    result = ListImport(name, version, rows, added, changed, removed, unchanged, errors)
+    result = ListImport(name, version, rows, added, changed, restored, removed, unchanged, errors)
     audit.append(
         session,
         actor=actor,
@@ -181,14 +187,21 @@ class IndexCache:
         self._index = ScreeningIndex()
 
     def get(self, session: Session) -> ScreeningIndex:
+        if session.info.get(LISTS_CHANGED):
+            # This transaction changed a list and may still roll back: build an index for it alone, cache nothing.
+            return _build(session)
         fingerprint = tuple(session.execute(select(Watchlist.id, Watchlist.version).order_by(Watchlist.id)).all())
         with self._lock:
             if fingerprint != self._fingerprint:
-                index = ScreeningIndex()
-                rows = session.scalars(select(WatchlistEntry).where(WatchlistEntry.removed_at.is_(None)))
-                index.extend((entry.id, _subject_of(entry)) for entry in rows)
-                self._index, self._fingerprint = index, fingerprint
+                self._index, self._fingerprint = _build(session), fingerprint
             return self._index
+
+
+def _build(session: Session) -> ScreeningIndex:
+    index = ScreeningIndex()
+    rows = session.scalars(select(WatchlistEntry).where(WatchlistEntry.removed_at.is_(None)))
+    index.extend((entry.id, _subject_of(entry)) for entry in rows)
+    return index
 
 
 def screen_name(session: Session, *, subject: Subject, cache: IndexCache, limit: int = 10) -> list[dict[str, Any]]:
@@ -235,7 +248,7 @@ def subjects_of(session: Session, *, customer_id: int, keyring: KeyRing) -> list
     if customer.legal_representative:
         subjects.append(("legal_representative", Subject(customer.legal_representative, "person")))
     for link in customers.relationships_of(session, customer_id=customer_id):
-        if link.customer_id == customer_id and link.kind in ("shareholder", "guarantor"):
+        if link.customer_id == customer_id and link.kind in ("shareholder", "guarantor", "parent"):
             related = session.get(Customer, link.related_customer_id)
             if related is not None:
                 kind = "company" if related.kind == "company" else "person"
@@ -271,6 +284,7 @@ def screen_customer(
                 subject_name=subject.name,
                 entry_id=entry.id,
                 entry_hash=entry.content_hash,
+                entry_name=entry.name,
                 score=hit.result.score,
                 algorithm=hit.result.algorithm,
                 explanation=hit.result.explanation,
@@ -294,6 +308,17 @@ def screen_customer(
             )
             new_hits.append(stored)
     return new_hits
+
+
+def customers_relying_on(session: Session, *, customer_id: int) -> list[int]:
+    """Customers that have this one as their parent, shareholder or guarantor: its change is theirs to screen."""
+    return sorted(
+        {
+            link.customer_id
+            for link in customers.relationships_of(session, customer_id=customer_id)
+            if link.related_customer_id == customer_id and link.kind in ("shareholder", "guarantor", "parent")
+        }
+    )
 
 
 def rescreen_all(
@@ -345,10 +370,17 @@ def decide_hit(session: Session, *, hit_id: int, decision: str, reason: str, act
     hit = session.get(ScreeningHit, hit_id)
     if hit is None:
         raise NotFound(f"screening hit {hit_id} does not exist")
-    if hit.status != "open":
+    status = "confirmed" if decision == "confirm" else "dismissed"
+    # A conditional update: of two reviewers deciding at once exactly one wins, and the other is told.
+    decided = session.execute(
+        update(ScreeningHit)
+        .where(ScreeningHit.id == hit_id, ScreeningHit.status == "open")
+        .values(status=status, decided_by=actor.name, decided_at=utcnow(), reason=reason.strip())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(hit)
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"hit {hit_id} was already {hit.status} by {hit.decided_by}")
-    hit.status = "confirmed" if decision == "confirm" else "dismissed"
-    hit.decided_by, hit.decided_at, hit.reason = actor.name, utcnow(), reason.strip()
     audit.append(
         session,
         actor=actor,

@@ -121,6 +121,10 @@ def verify_customer(
         else:
             try:
                 record = provider.lookup(customer.uscc)
+                if record is not None and record.uscc != customer.uscc:
+                    raise RegistryUnavailable(
+                        f"{provider.name} answered about another company ({record.uscc}); check the field mapping"
+                    )
             except RegistryUnavailable as exc:
                 record, incomplete_reason = None, str(exc)
             if record is not None:

@@ -24,7 +24,7 @@ def import_file(
     name: str = typer.Option(..., "--list", help="the list's name; importing again updates it and keeps history"),
     file_format: str = typer.Option("csv", "--format", help="csv or ftm (FollowTheMoney JSON Lines)"),
     kind: str = typer.Option(
-        "other", "--kind", help="sanctions, pep, blacklist, dishonest_debtors, adverse_media, other"
+        None, "--kind", help="sanctions, pep, blacklist, dishonest_debtors, adverse_media, other (kept when omitted)"
     ),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="import the good rows, report the bad ones"),
 ) -> None:

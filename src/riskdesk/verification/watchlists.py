@@ -75,6 +75,10 @@ def _ftm_rows(text: str) -> Iterator[tuple[int, ListedEntry | ErrorDetail | None
             yield line, None  # sanctions, addresses, ownerships…: not a name to screen
             continue
         props: dict[str, Any] = record["properties"]
+        scalar = sorted(key for key, values in props.items() if not isinstance(values, list))
+        if scalar:
+            yield line, ErrorDetail(scalar[0], "FollowTheMoney properties are lists of values", line)
+            continue
         names = [str(n) for n in props.get("name", []) if str(n).strip()]
         if not names or not record.get("id"):
             yield line, ErrorDetail("name" if not names else "id", "the entity has no name or no id", line)
@@ -97,6 +101,13 @@ def _ftm_rows(text: str) -> Iterator[tuple[int, ListedEntry | ErrorDetail | None
                 details={k: props[k] for k in ("topics", "program", "sourceUrl", "notes") if k in props},
             ),
         )
+
+
+def _content_key(kind: str, name: str, identifiers: dict[str, str], birth: str | None) -> str:
+    """Without an ``id`` column an entry is known by what it says, not by its line: a row inserted above it must
+    not turn it into another entry (and bring back every dismissed hit)."""
+    canonical = json.dumps([kind, name, identifiers, birth], sort_keys=True, ensure_ascii=False)
+    return "sha:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, ListedEntry | ErrorDetail | None]]:
@@ -123,14 +134,15 @@ def _csv_rows(text: str) -> Iterator[tuple[int, ListedEntry | ErrorDetail | None
         if country and not (len(country) == 2 and country.isalpha()):
             yield line, ErrorDetail("country", "country must be an ISO 3166-1 alpha-2 code such as CN", line)
             continue
+        identifiers = {k: values[k] for k in CSV_IDENTIFIERS if values.get(k)}
         yield (
             line,
             ListedEntry(
-                key=values.get("id") or f"line-{line}",
+                key=values.get("id") or _content_key(values["kind"], values["name"], identifiers, birth),
                 kind=values["kind"],
                 name=values["name"],
                 aliases=tuple(a.strip() for a in values.get("aliases", "").split(";") if a.strip()),
-                identifiers={k: values[k] for k in CSV_IDENTIFIERS if values.get(k)},
+                identifiers=identifiers,
                 birth_date=birth,
                 country=country.upper() if country else None,
                 details={"reason": values["reason"]} if values.get("reason") else {},
@@ -143,9 +155,12 @@ def parse(raw: bytes, *, file_format: str) -> tuple[list[ListedEntry], list[Erro
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("gb18030", errors="strict") if file_format == "csv" else ""
+        try:
+            text = raw.decode("gb18030") if file_format == "csv" else ""
+        except UnicodeDecodeError:
+            text = ""
         if not text:
-            raise ValidationFailed("the file is not UTF-8 text") from None
+            raise ValidationFailed("the file is not UTF-8 (or, for CSV, GB18030) text; save it as UTF-8") from None
     if file_format not in ("csv", "ftm"):
         raise ValidationFailed(f"format {file_format!r} is not supported; use csv or ftm")
     rows = _csv_rows(text) if file_format == "csv" else _ftm_rows(text)

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("subject_name", sa.String(length=500), nullable=False),
         sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("entry_hash", sa.String(length=64), nullable=False),
+        sa.Column("entry_name", sa.String(length=500), nullable=False),
         sa.Column("score", sa.Double(), nullable=False),
         sa.Column("algorithm", sa.String(length=32), nullable=False),
         sa.Column("explanation", sa.JSON(), nullable=False),
