@@ -158,3 +158,34 @@ def test_only_the_owner_or_a_customer_editor_closes_a_task(
     csrf = re.findall(r'name="csrf_token" value="([^"]+)"', page)[0]
     assert client.post(f"/tasks/{task['id']}/done", data={"csrf_token": csrf}).status_code == 403
     assert len(client.get("/api/v1/tasks", params={"everyone": True}, headers=headers).json()) == 1
+
+
+def test_the_customer_page_uploads_inline_and_shows_refusals_in_place(
+    client: TestClient, token_for: Headers, make_user: Callable[..., str]
+) -> None:
+    import re
+
+    from tests.conftest import TEST_PASSWORD
+    from tests.security.test_auth import login
+
+    customer_id = customer(client, token_for(Role.credit_officer))
+    login(client, make_user(Role.analyst), TEST_PASSWORD)
+    client.cookies.set("rd_lang", "en")
+    section = client.get(f"/customers/{customer_id}/documents").text
+    csrf = re.findall(r'name="csrf_token" value="([^"]+)"', section)[0]
+    htmx = {"HX-Request": "true", "X-CSRF-Token": csrf}
+    refused = client.post(
+        f"/customers/{customer_id}/documents",
+        headers=htmx,
+        data={"doc_type": "contract"},
+        files={"file": ("virus.pdf", b"MZ\x90\x00", "application/pdf")},
+    )
+    assert refused.status_code == 200
+    assert 'role="alert"' in refused.text and "not a PDF" in refused.text
+    stored = client.post(
+        f"/customers/{customer_id}/documents",
+        headers=htmx,
+        data={"doc_type": "contract"},
+        files={"file": ("contract.pdf", PDF, "application/pdf")},
+    )
+    assert 'data-testid="documents"' in stored.text and "contract.pdf" in stored.text

@@ -69,6 +69,7 @@ def test_every_page_renders_in_chinese_with_every_text_translated(
         response = client.get(path)
         assert response.status_code in (200, 404), path
         assert 'lang="zh-CN"' in response.text
+        assert re.search(r"<title>[^<>]*</title>", response.text), f"{path}: markup in the <title>"
     for role in (Role.credit_officer,):
         client = desk(role)
         client.cookies.set("rd_lang", "zh")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from riskdesk import jsonlines
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.customers import service
@@ -104,28 +104,12 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | ErrorDetail]]:
             yield line, record
 
 
-def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | ErrorDetail]]:
-    # Only "\n" ends a line: str.splitlines() also splits on U+2028 and others that JSON strings may hold.
-    for line, raw in enumerate((part.removesuffix("\r") for part in text.split("\n")), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield line, ErrorDetail(None, f"not valid JSON: {exc.msg} at column {exc.colno}", line)
-            continue
-        if not isinstance(record, dict):
-            yield line, ErrorDetail(None, "each line must be one JSON object", line)
-            continue
-        yield line, record
-
-
 def parse(
     raw: bytes, *, filename: str, file_format: str | None = None
 ) -> tuple[list[tuple[int, CompanyCreate | IndividualCreate]], list[ErrorDetail], int]:
     """Validate every row; return the valid ones with their line numbers, every error, and the row count."""
     text = _decode(raw)
-    rows_iter = _csv_rows(text) if detect_format(filename, file_format) == "csv" else _jsonl_rows(text)
+    rows_iter = _csv_rows(text) if detect_format(filename, file_format) == "csv" else jsonlines.objects(text)
     valid: list[tuple[int, CompanyCreate | IndividualCreate]] = []
     errors: list[ErrorDetail] = []
     seen_codes: dict[str, int] = {}

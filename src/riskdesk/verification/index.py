@@ -62,8 +62,8 @@ class ScreeningIndex:
         keys: set[str] = set(identifier_keys(subject))
         for name in (subject.name, *subject.aliases):
             keys |= blocking_keys(parse(name, subject.kind))
-        for key in keys:
-            self._postings[key].append(entry_id)
+        for key in keys:  # name keys per kind: a person query never wades through companies
+            self._postings[key if key.startswith("i:") else f"{subject.kind}|{key}"].append(entry_id)
 
     def extend(self, entries: Iterable[tuple[int, Subject]]) -> None:
         for entry_id, subject in entries:
@@ -76,14 +76,14 @@ class ScreeningIndex:
         by_identifier = [e for key in identifier_keys(query) for e in self._postings.get(key, [])]
         keys: set[str] = set()
         for name in (query.name, *query.aliases):
-            keys |= blocking_keys(parse(name, query.kind))
+            keys |= {f"{query.kind}|{key}" for key in blocking_keys(parse(name, query.kind))}
         postings = sorted((self._postings[key] for key in keys if key in self._postings), key=len)
         shared: Counter[int] = Counter()
         read = 0
         for entries in postings:
             if read and read + len(entries) > _MAX_POSTINGS_READ:
                 break  # the rarer keys already gave candidates; a common surname adds only noise
-            shared.update(e for e in entries if not query.kind or self._subjects[e].kind in ("", query.kind))
+            shared.update(entries)
             read += len(entries)
         ranked = shared.most_common()
         chosen = ranked[:depth]

@@ -320,6 +320,7 @@ def _latin_tokens(text: str, kind: str) -> list[str]:
     return tokens
 
 
+@functools.lru_cache(maxsize=65_536)  # a query is compared with tens of candidates; parse it once
 def parse(name: str, kind: str) -> NameParts:
     """Split a person's or company's name into comparable parts (see the module docstring)."""
     text = normalize(name)

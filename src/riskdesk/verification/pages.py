@@ -178,9 +178,12 @@ def run_check(
 Writer = Annotated[Principal, require_page(Permission.customers_write)]
 
 
-@router.get("/customers/{customer_id}/documents")
-def customer_documents(customer_id: int, request: Request, session: SessionDep, principal: CustomerReader) -> Response:
-    """The documents part of a customer's page (loaded into it by HTMX)."""
+def _documents_section(
+    request: Request, session: SessionDep, customer_id: int, *, error: str = "", status_code: int = 200
+) -> Response:
+    # HTMX swaps only 2xx answers into the page, so an error shown inline to HTMX comes with 200.
+    if error and request.headers.get("hx-request"):
+        status_code = 200
     return render(
         request,
         "screening/_documents.html",
@@ -188,15 +191,23 @@ def customer_documents(customer_id: int, request: Request, session: SessionDep, 
             "documents": documents.documents_of(session, customer_id=customer_id),
             "customer_id": customer_id,
             "doc_types": documents.DOC_TYPES,
-            "error": "",
+            "error": error,
         },
+        status_code=status_code,
     )
+
+
+@router.get("/customers/{customer_id}/documents")
+def customer_documents(customer_id: int, request: Request, session: SessionDep, principal: CustomerReader) -> Response:
+    """The documents part of a customer's page (loaded into it by HTMX)."""
+    return _documents_section(request, session, customer_id)
 
 
 @router.post("/customers/{customer_id}/documents")
 def upload_document(
     customer_id: int, request: Request, form: FormDep, session: SessionDep, container: ContainerDep, principal: Writer
 ) -> Response:
+    """Upload from the customer page; answers the refreshed documents section (or the reason it was refused)."""
     values = form_text(form)
     upload = form.get("file")
     try:
@@ -218,17 +229,9 @@ def upload_document(
             )
     except (DomainError, ValueError) as exc:
         message = exc.message if isinstance(exc, DomainError) else "dates must be YYYY-MM-DD"
-        return render(
-            request,
-            "screening/_documents.html",
-            {
-                "documents": documents.documents_of(session, customer_id=customer_id),
-                "customer_id": customer_id,
-                "doc_types": documents.DOC_TYPES,
-                "error": message,
-            },
-            status_code=422,
-        )
+        return _documents_section(request, session, customer_id, error=message, status_code=422)
+    if request.headers.get("hx-request"):
+        return _documents_section(request, session, customer_id)
     return RedirectResponse(f"/customers/{customer_id}#documents", status_code=303)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskdesk import identifiers
+from riskdesk import identifiers, jsonlines
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.customers import service as customers
@@ -52,13 +52,10 @@ def import_registry(session: Session, *, raw: bytes, filename: str, actor: Actor
             (n, dict(r)) for n, r in enumerate(csv.DictReader(io.StringIO(text)), 2)
         ]
     else:
-        rows = []
-        for line, part in enumerate(text.split("\n"), 1):
-            if part.strip():
-                try:
-                    rows.append((line, json.loads(part)))
-                except json.JSONDecodeError as exc:
-                    rows.append((line, {"__error__": f"not valid JSON: {exc.msg}"}))
+        rows = [
+            (line, item if isinstance(item, dict) else {"__error__": item.reason})
+            for line, item in jsonlines.objects(text)
+        ]
     errors: list[ErrorDetail] = []
     records: list[RegistryRecord] = []
     for line, values in rows:

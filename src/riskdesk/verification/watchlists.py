@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from riskdesk import jsonlines
 from riskdesk.errors import ErrorDetail, ValidationFailed
 
 FTM_PERSON = {"Person"}
@@ -59,15 +60,11 @@ def _first(values: Any) -> str | None:
 
 
 def _ftm_rows(text: str) -> Iterator[tuple[int, ListedEntry | ErrorDetail | None]]:
-    for line, raw in enumerate((part.removesuffix("\r") for part in text.split("\n")), start=1):
-        if not raw.strip():
+    for line, record in jsonlines.objects(text):
+        if isinstance(record, ErrorDetail):
+            yield line, record
             continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield line, ErrorDetail(None, f"not valid JSON: {exc.msg} at column {exc.colno}", line)
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("properties"), dict):
+        if not isinstance(record.get("properties"), dict):
             yield line, ErrorDetail(None, "a FollowTheMoney entity needs 'id', 'schema' and 'properties'", line)
             continue
         schema = record.get("schema")
