@@ -57,7 +57,21 @@ def test_every_page_renders_in_chinese_with_every_text_translated(
         headers=api,
     )
     client.cookies.set("rd_lang", "zh")
+    for body in (
+        {
+            "period_end": "2024-12-31",
+            "lines": {"total_assets": 100, "total_liabilities": 40, "equity": 60, "revenue": 90, "net_income": 5},
+        },
+        {
+            "period_end": "2025-06-30",
+            "period_type": "quarterly",
+            "lines": {"total_assets": 100, "total_liabilities": 40, "equity": 60, "revenue": 45, "net_income": 2},
+        },
+    ):
+        assert client.post(f"/api/v1/customers/{company['id']}/financials", headers=api, json=body).status_code == 201
     for path in (
+        f"/customers/{company['id']}/financials",
+        "/tasks",
         "/customers",
         f"/customers/{company['id']}",
         f"/customers/{person['id']}",
@@ -74,12 +88,16 @@ def test_every_page_renders_in_chinese_with_every_text_translated(
         client = desk(role)
         client.cookies.set("rd_lang", "zh")
         for path in (
+            "/screening",
+            "/screening?status=dismissed",
             "/customers/new?kind=company",
             "/customers/new?kind=individual",
             f"/customers/{person['id']}/edit",
             "/customers/import",
         ):
             assert client.get(path).status_code == 200, path
+    for section in ("documents", "verification", "screening"):  # the parts HTMX loads into a customer's page
+        assert client.get(f"/customers/{company['id']}/{section}").status_code == 200
     assert missing_translations == set()
 
 

@@ -48,6 +48,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     from riskdesk.audit import pages as audit_pages
     from riskdesk.customers import api as customers_api
     from riskdesk.customers import pages as customers_pages
+    from riskdesk.financials import api as financials_api
+    from riskdesk.financials import pages as financials_pages
     from riskdesk.security import api as security_api
     from riskdesk.security import pages as security_pages
     from riskdesk.verification import api as verification_api
@@ -58,10 +60,12 @@ def create_app(container: Container | None = None) -> FastAPI:
         security_api,
         audit_api,
         verification_api,
+        financials_api,
         security_pages,
         customers_pages,
         audit_pages,
         verification_pages,
+        financials_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
