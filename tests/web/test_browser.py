@@ -99,3 +99,12 @@ def test_compliance_reviews_a_screening_hit_and_verifies_a_company(
     page.click("text=立即核验")
     expect(page.get_by_test_id("verifications")).to_be_visible()
     page.screenshot(path=SCREENSHOTS / "verification.png", full_page=True)
+
+
+def test_credit_officer_reads_a_companys_ratios_and_trends(page: Page, live_server: str, demo_password: str) -> None:
+    sign_in(page, live_server, "credit", demo_password)
+    page.goto(f"{live_server}/customers/1")
+    page.click("text=财务报表")
+    expect(page.get_by_test_id("ratios")).to_contain_text("流动比率")
+    expect(page.locator("svg.trend").first).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "financials.png", full_page=True)

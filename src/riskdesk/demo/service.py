@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -108,6 +110,7 @@ def load(
         )
         step()
     entries, records, hits = _reference_data(session, container=container, book=book, seed=seed)
+    _statements(session, rng=random.Random(seed), company_ids=company_ids[:60])
     return DemoSummary(len(company_ids), len(person_ids), len(book.groups), len(book.links), entries, records, hits)
 
 
@@ -166,3 +169,47 @@ def _reference_data(
     )
     hits = screening.rescreen_all(session, keyring=container.keyring, cache=container.screening_index, actor=DEMO_ACTOR)
     return listed.added, records, hits
+
+
+def _statements(session: Session, *, rng: Any, company_ids: list[int]) -> None:
+    """Three balanced annual statements (in 万元) for the first companies: some healthy, some sliding."""
+    from datetime import date
+    from decimal import Decimal
+
+    from riskdesk.financials import service as financials
+    from riskdesk.financials.schemas import StatementIn
+
+    for customer_id in company_ids:
+        assets = Decimal(rng.randrange(2_000, 200_000))
+        leverage = Decimal(rng.choice(("0.35", "0.5", "0.65", "0.85")))
+        margin = Decimal(rng.choice(("0.08", "0.04", "0.01", "-0.03")))
+        for year in (2022, 2023, 2024):
+            drift = Decimal(1) + Decimal(rng.randrange(-10, 20)) / 100
+            assets = (assets * drift).quantize(Decimal(1))
+            liabilities = (assets * leverage).quantize(Decimal(1))
+            revenue = (assets * Decimal(rng.choice(("0.8", "1.2", "1.6")))).quantize(Decimal(1))
+            lines = {
+                "total_assets": assets,
+                "total_liabilities": liabilities,
+                "equity": assets - liabilities,
+                "current_assets": (assets * Decimal("0.55")).quantize(Decimal(1)),
+                "current_liabilities": (liabilities * Decimal("0.7")).quantize(Decimal(1)),
+                "inventory": (assets * Decimal("0.15")).quantize(Decimal(1)),
+                "cash": (assets * Decimal("0.08")).quantize(Decimal(1)),
+                "accounts_receivable": (revenue * Decimal("0.2")).quantize(Decimal(1)),
+                "accounts_payable": (revenue * Decimal("0.12")).quantize(Decimal(1)),
+                "short_term_debt": (liabilities * Decimal("0.3")).quantize(Decimal(1)),
+                "long_term_debt": (liabilities * Decimal("0.25")).quantize(Decimal(1)),
+                "retained_earnings": (assets * margin * 3).quantize(Decimal(1)),
+                "revenue": revenue,
+                "cost_of_sales": (revenue * Decimal("0.78")).quantize(Decimal(1)),
+                "operating_profit": (revenue * (margin + Decimal("0.03"))).quantize(Decimal(1)),
+                "interest_expense": (liabilities * Decimal("0.02")).quantize(Decimal(1)),
+                "net_income": (revenue * margin).quantize(Decimal(1)),
+            }
+            financials.save_statement(
+                session,
+                customer_id=customer_id,
+                actor=DEMO_ACTOR,
+                data=StatementIn(period_end=date(year, 12, 31), unit="万元", lines=lines, source="demo"),
+            )

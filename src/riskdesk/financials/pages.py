@@ -28,7 +28,9 @@ def trend_svg(points: list[tuple[str, Decimal | None]], *, width: int = 260, hei
     if len(known) < 2:
         return ""
     low, high = min(v for _, v in known), max(v for _, v in known)
-    span = (high - low) or 1.0
+    # At least a quarter of the values' size tall: 1.5715 → 1.5714 must look flat, not like a fall.
+    span = max(high - low, max(abs(high), abs(low)) * 0.25, 1e-9)
+    low = (high + low) / 2 - span / 2
     step = (width - 20) / max(1, len(points) - 1)
     coords = [(10 + i * step, height - 10 - (v - low) / span * (height - 20)) for i, v in known]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
