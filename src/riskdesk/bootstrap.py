@@ -18,6 +18,7 @@ from riskdesk.security.crypto import KeyRing
 from riskdesk.security.passwords import Passwords
 
 if TYPE_CHECKING:
+    from riskdesk.credit.policy import Policy
     from riskdesk.verification.registry import HttpRegistryProvider, RegistryProvider
     from riskdesk.verification.screening import IndexCache
 
@@ -86,6 +87,12 @@ class Container:
         from riskdesk.verification.service import SnapshotProvider
 
         return self.http_registry or SnapshotProvider(session)
+
+    @cached_property
+    def credit_policy(self) -> Policy:
+        from riskdesk.credit.policy import load_policy
+
+        return load_policy(self.settings.credit_policy_file)
 
     def dispatch_events(self, session: Session) -> None:
         """Hand the events services recorded to their handlers, in the caller's transaction (riskdesk.events)."""

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     audit_block_size: int = Field(default=1024, ge=2)
     log_json: bool = False
 
+    credit_policy_file: Path | None = None  # default: the expert policy shipped in riskdesk/credit
+
     # Registry verification through an HTTP API; without registry_url the imported snapshot is used.
     registry_url: str = ""  # e.g. https://registry.example/api/company?code={uscc}
     registry_headers: dict[str, str] = Field(default_factory=dict, repr=False)  # JSON; may hold an API key

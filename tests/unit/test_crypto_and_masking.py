@@ -64,7 +64,8 @@ def test_masking_never_returns_the_whole_value_of_longer_strings(value: str) -> 
     masked = mask_middle(value)
     assert len(masked) == len(value)
     if len(value) >= 2:
-        assert masked != value or set(value) == {"*"}
+        assert "*" in masked
+        assert masked != value or "*" in value  # equal only when a hidden character already was "*"
 
 
 def test_personal_values_are_masked_for_the_ledger() -> None:

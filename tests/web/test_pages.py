@@ -90,12 +90,16 @@ def test_every_page_renders_in_chinese_with_every_text_translated(
         for path in (
             "/screening",
             "/screening?status=dismissed",
+            f"/customers/{company['id']}/assessment",
             "/customers/new?kind=company",
             "/customers/new?kind=individual",
             f"/customers/{person['id']}/edit",
             "/customers/import",
         ):
             assert client.get(path).status_code == 200, path
+    csrf = re.findall(r'name="csrf_token" value="([^"]+)"', client.get("/customers").text)[0]
+    client.post(f"/customers/{company['id']}/assessment", data={"csrf_token": csrf, "expected_monthly_sales": "1000"})
+    assert client.get(f"/customers/{company['id']}/assessment").status_code == 200
     for section in ("documents", "verification", "screening"):  # the parts HTMX loads into a customer's page
         assert client.get(f"/customers/{company['id']}/{section}").status_code == 200
     assert missing_translations == set()

@@ -21,9 +21,10 @@ class Base(DeclarativeBase):
 def load_all_models() -> None:
     """Import every feature's models so ``Base.metadata`` knows every table (Alembic, tests)."""
     from riskdesk.audit import models as _audit
+    from riskdesk.credit import models as _credit
     from riskdesk.customers import models as _customers
     from riskdesk.financials import models as _financials
     from riskdesk.security import models as _security
     from riskdesk.verification import models as _verification
 
-    del _audit, _customers, _financials, _security, _verification
+    del _audit, _credit, _customers, _financials, _security, _verification

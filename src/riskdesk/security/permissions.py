@@ -26,6 +26,7 @@ class Permission(StrEnum):
     screening_decide = "screening:decide"  # confirm or dismiss hits, screen a customer now
     watchlists_manage = "watchlists:manage"  # import watchlists and registry snapshots
     verification_run = "verification:run"  # verify a customer against the registry
+    credit_assess = "credit:assess"  # score, grade and propose a limit
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
@@ -53,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.customers_write,
             Permission.customers_import,
             Permission.personal_data_read,
+            Permission.credit_assess,
             Permission.screening_read,
             Permission.screening_decide,
             Permission.verification_run,

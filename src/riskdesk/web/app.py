@@ -46,6 +46,8 @@ def create_app(container: Container | None = None) -> FastAPI:
 
     from riskdesk.audit import api as audit_api
     from riskdesk.audit import pages as audit_pages
+    from riskdesk.credit import api as credit_api
+    from riskdesk.credit import pages as credit_pages
     from riskdesk.customers import api as customers_api
     from riskdesk.customers import pages as customers_pages
     from riskdesk.financials import api as financials_api
@@ -61,11 +63,13 @@ def create_app(container: Container | None = None) -> FastAPI:
         audit_api,
         verification_api,
         financials_api,
+        credit_api,
         security_pages,
         customers_pages,
         audit_pages,
         verification_pages,
         financials_pages,
+        credit_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
