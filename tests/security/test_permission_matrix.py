@@ -136,6 +136,7 @@ def concrete(path: str, world: dict[str, Any]) -> str:
         "seq": 1,
         "relationship_id": 999_999,
         "hit_id": 999_999,
+        "proposal_id": 999_999,
         "document_id": 999_999,
         "task_id": 999_999,
         "name": "matrix-list",

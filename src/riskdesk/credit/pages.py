@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
-from riskdesk.credit import service
+from riskdesk.credit import proposals, service
 from riskdesk.customers import service as customers
-from riskdesk.errors import DomainError
+from riskdesk.errors import DomainError, details_from_pydantic
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
 from riskdesk.web.deps import ContainerDep, FormDep, SessionDep, actor_of, form_text, require_page
@@ -33,6 +35,10 @@ def _page(
         "credit/assessment.html",
         {
             "customer": customers.get_customer(session, customer_id=customer_id),
+            "limit": proposals.limit_of(session, customer_id=customer_id),
+            "proposals": proposals.proposals(session, status=None, customer_id=customer_id),
+            "today": date.today(),
+            "timedelta": timedelta,
             "assessments": service.assessments_of(session, customer_id=customer_id, limit=10),
             "policy": container.credit_policy,
             "error": error,
@@ -87,3 +93,78 @@ def run_assessment(
     except DomainError as exc:
         return _page(request, session, container, customer_id, error=exc.message, status_code=exc.status_code)
     return RedirectResponse(f"/customers/{customer_id}/assessment", status_code=303)
+
+
+@router.post("/customers/{customer_id}/credit-proposals")
+def propose(
+    customer_id: int,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    container: ContainerDep,
+    principal: Annotated[Principal, require_page(Permission.credit_assess)],
+) -> Response:
+    values = form_text(form)
+    payload: dict[str, object] = {
+        key: values.get(key, "")
+        for key in ("grade", "limit_amount", "currency", "payment_days", "effective_from", "expires_on", "rationale")
+    }
+    payload["conditions"] = [c for c in values.get("conditions", "").split(",") if c.strip()]
+    if values.get("assessment_id"):
+        payload["assessment_id"] = values["assessment_id"]
+    try:
+        data = proposals.ProposalIn.model_validate(
+            {**payload, "limit_amount": values.get("limit_amount", "").replace(",", "")}
+        )
+        with session.begin_nested():
+            proposals.propose(session, customer_id=customer_id, data=data, actor=actor_of(request, principal))
+    except ValidationError as exc:
+        message = "; ".join(f"{d.field}: {d.reason}" for d in details_from_pydantic(exc.errors()))
+        return _page(request, session, container, customer_id, error=message, status_code=422)
+    except DomainError as exc:
+        return _page(request, session, container, customer_id, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse(f"/customers/{customer_id}/assessment", status_code=303)
+
+
+@router.get("/approvals")
+def approvals_inbox(
+    request: Request, session: SessionDep, principal: Annotated[Principal, require_page(Permission.customers_read)]
+) -> Response:
+    return _inbox(request, session)
+
+
+def _inbox(request: Request, session: SessionDep, *, error: str = "", status_code: int = 200) -> Response:
+    pending = proposals.proposals(session, status="proposed")
+    decided = [p for p in proposals.proposals(session, status=None) if p.status != "proposed"][:30]
+    names = {
+        c.id: c.name for c in (customers.get_customer(session, customer_id=p.customer_id) for p in [*pending, *decided])
+    }
+    return render(
+        request,
+        "credit/approvals.html",
+        {"pending": pending, "decided": decided, "names": names, "error": error},
+        status_code=status_code,
+    )
+
+
+@router.post("/approvals/{proposal_id}")
+def decide(
+    proposal_id: int,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.credit_approve)],
+) -> Response:
+    values = form_text(form)
+    try:
+        with session.begin_nested():
+            proposals.decide(
+                session,
+                proposal_id=proposal_id,
+                decision=values.get("decision", ""),
+                reason=values.get("reason", ""),
+                actor=actor_of(request, principal),
+            )
+    except DomainError as exc:
+        return _inbox(request, session, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse("/approvals", status_code=303)

@@ -105,3 +105,21 @@ def roles() -> None:
         {role.value: sorted(p.value for p in ROLE_PERMISSIONS[role]) for role in Role}
         | {"_permissions": [p.value for p in Permission]}
     )
+
+
+@app.command("set-authority")
+@handles_errors
+def set_authority(
+    username: str,
+    maximum: str = typer.Option(..., "--max", help="the largest credit limit they may approve; 'none' withdraws it"),
+) -> None:
+    """Give an approver authority to approve credit limits up to an amount (in the limit's currency)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        amount = None if maximum.lower() == "none" else Decimal(maximum.replace(",", ""))
+    except InvalidOperation:
+        raise fail(f"--max must be an amount or 'none', not {maximum!r}") from None
+    with session_scope() as session:
+        service.set_approval_authority(session, username=username, amount=amount, actor=cli_actor())
+    typer.echo(f"{username} may approve limits up to {amount if amount is not None else 'nothing'}")

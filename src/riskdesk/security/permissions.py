@@ -27,6 +27,7 @@ class Permission(StrEnum):
     watchlists_manage = "watchlists:manage"  # import watchlists and registry snapshots
     verification_run = "verification:run"  # verify a customer against the registry
     credit_assess = "credit:assess"  # score, grade and propose a limit
+    credit_approve = "credit:approve"  # decide on others' proposals, within one's approval authority
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
@@ -61,7 +62,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     # Approvers decide on what others propose; they read, they do not edit master data.
-    Role.approver: frozenset(_EVERYONE | {Permission.screening_read}),
+    Role.approver: frozenset(_EVERYONE | {Permission.screening_read, Permission.credit_approve}),
     # Compliance answers rights requests and audits: full personal data and the ledger, no edits.
     # Compliance also owns the watchlists and reviews screening hits.
     Role.compliance_officer: frozenset(

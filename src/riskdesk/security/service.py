@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import structlog
 from sqlalchemy import func, select, text
@@ -114,6 +115,29 @@ def set_role(session: Session, *, username: str, role: Role, actor: Actor) -> Us
         entity_type="user",
         entity_id=user.id,
         changes={"role": {"old": old, "new": role.value}},
+    )
+    return user
+
+
+def set_approval_authority(session: Session, *, username: str, amount: Decimal | None, actor: Actor) -> User:
+    """The largest limit ``username`` may approve (None withdraws the authority)."""
+    if amount is not None and amount < 0:
+        raise ValidationFailed("an approval authority is an amount of 0 or more")
+    user = get_user(session, username=username)
+    old = user.approval_authority
+    user.approval_authority = amount
+    audit.append(
+        session,
+        actor=actor,
+        action="user.authority_changed",
+        entity_type="user",
+        entity_id=user.id,
+        changes={
+            "approval_authority": {
+                "old": str(old) if old is not None else None,
+                "new": str(amount) if amount is not None else None,
+            }
+        },
     )
     return user
 

@@ -190,6 +190,46 @@ def create_expiry_tasks(session: Session, *, today: date, actor: Actor, days: in
     return created
 
 
+def create_task(
+    session: Session,
+    *,
+    kind: str,
+    subject_type: str,
+    subject_id: int,
+    customer_id: int,
+    owner_id: int | None,
+    title: str,
+    due_on: date,
+    actor: Actor,
+) -> Task | None:
+    """A task once per (kind, subject); ``None`` when it exists already."""
+    exists = session.scalar(
+        select(Task.id).where(Task.kind == kind, Task.subject_type == subject_type, Task.subject_id == subject_id)
+    )
+    if exists is not None:
+        return None
+    task = Task(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        customer_id=customer_id,
+        owner_id=owner_id,
+        title=title,
+        due_on=due_on,
+    )
+    session.add(task)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="task.created",
+        entity_type="customer",
+        entity_id=customer_id,
+        changes={"task": task.id, "kind": kind, subject_type: subject_id},
+    )
+    return task
+
+
 def open_tasks(session: Session, *, owner_id: int | None = None) -> list[Task]:
     query = select(Task).where(Task.status == "open")
     if owner_id is not None:
