@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -108,3 +109,30 @@ def test_credit_officer_reads_a_companys_ratios_and_trends(page: Page, live_serv
     expect(page.get_by_test_id("ratios")).to_contain_text("流动比率")
     expect(page.locator("svg.trend").first).to_be_visible()
     page.screenshot(path=SCREENSHOTS / "financials.png", full_page=True)
+
+
+def test_a_limit_is_assessed_proposed_and_approved_by_another_person(
+    browser: Any, live_server: str, demo_password: str
+) -> None:
+    officer = browser.new_page(locale="zh-CN", viewport={"width": 1360, "height": 860})
+    sign_in(officer, live_server, "credit", demo_password)
+    officer.goto(f"{live_server}/customers/2/assessment")
+    officer.fill("input[name=expected_monthly_sales]", "600000")
+    officer.click("button:has-text('评估')")
+    expect(officer.get_by_test_id("calculation")).to_contain_text("need = 600000")
+    officer.click("button:has-text('提交审批')")
+    expect(officer.locator("#proposal table")).to_contain_text("待审批")
+    officer.screenshot(path=SCREENSHOTS / "assessment.png", full_page=True)
+    officer.close()
+
+    approver = browser.new_page(locale="zh-CN", viewport={"width": 1360, "height": 860})
+    sign_in(approver, live_server, "approver", demo_password)
+    approver.click("text=审批")
+    inbox = approver.get_by_test_id("inbox")
+    expect(inbox).to_be_visible()
+    approver.screenshot(path=SCREENSHOTS / "approvals.png", full_page=True)
+    row = inbox.locator("tr", has_text="credit").first
+    row.locator("input[name=reason]").fill("符合授信政策")
+    row.locator("button[value=approve]").click()
+    expect(approver.locator("body")).to_contain_text("已批准")
+    approver.close()

@@ -38,7 +38,7 @@ def gather_inputs(session: Session, *, customer_id: int, policy: Policy, today: 
     lines = financials.amounts(statements[-1]) if statements else {}
     years = None
     if customer.established_on:
-        years = Decimal(round((today - customer.established_on).days / 365.25, 2))
+        years = (Decimal((today - customer.established_on).days) / Decimal("365.25")).quantize(Decimal("0.01"))
     industry = (customer.industry_code or "")[:1]
     return {
         "customer_id": customer_id,

@@ -55,7 +55,8 @@ def demo(
     )
     typer.echo(f"demo users (password for all: {DEMO_PASSWORD}):")
     for username, role in DEMO_USERS.items():
-        typer.echo(f"  {username:12} {role.value}")
+        note = "  (may approve limits up to 10,000,000)" if username == "approver" else ""
+        typer.echo(f"  {username:12} {role.value}{note}")
     if not serve:
         container.dispose()
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -59,6 +60,7 @@ def load(
             actor=DEMO_ACTOR,
             display_name=f"Demo {role.value.replace('_', ' ')}",
         )
+    security.set_approval_authority(session, username="approver", amount=Decimal(10_000_000), actor=DEMO_ACTOR)
     book = generator.build(seed=seed, companies=companies, individuals=individuals, owners=["analyst", "credit"])
     total = len(book.companies) + len(book.individuals) + len(book.links)
     done = 0
