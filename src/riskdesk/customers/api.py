@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from riskdesk.customers import importer, service
+from riskdesk.customers import importer, relationships, service
 from riskdesk.customers.schemas import (
     CUSTOMER_CREATE,
     CustomerOut,
@@ -140,15 +140,15 @@ def customer_timeline(
 
 @router.get("/customers/{customer_id}/relationships", response_model=list[RelationshipOut])
 def customer_relationships(customer_id: int, session: SessionDep, principal: Reader) -> list[RelationshipOut]:
-    return service.relationships_of(session, customer_id=customer_id)
+    return relationships.relationships_of(session, customer_id=customer_id)
 
 
 @router.post("/customers/{customer_id}/relationships", status_code=201, response_model=list[RelationshipOut])
 def add_relationship(
     customer_id: int, data: RelationshipIn, request: Request, session: SessionDep, principal: Writer
 ) -> list[RelationshipOut]:
-    service.add_relationship(session, customer_id=customer_id, data=data, actor=actor_of(request, principal))
-    return service.relationships_of(session, customer_id=customer_id)
+    relationships.add_relationship(session, customer_id=customer_id, data=data, actor=actor_of(request, principal))
+    return relationships.relationships_of(session, customer_id=customer_id)
 
 
 @router.delete("/customers/{customer_id}/relationships/{relationship_id}", status_code=204, response_model=None)
@@ -160,7 +160,7 @@ def remove_relationship(
     principal: Writer,
     reason: Annotated[str, Query(max_length=500)] = "",
 ) -> Response:
-    service.remove_relationship(
+    relationships.remove_relationship(
         session,
         customer_id=customer_id,
         relationship_id=relationship_id,
@@ -172,12 +172,12 @@ def remove_relationship(
 
 @router.get("/customer-groups", response_model=list[GroupOut])
 def list_groups(session: SessionDep, principal: Reader) -> list[GroupOut]:
-    return service.list_groups(session)
+    return relationships.list_groups(session)
 
 
 @router.post("/customer-groups", status_code=201, response_model=GroupOut)
 def create_group(data: GroupIn, request: Request, session: SessionDep, principal: Writer) -> GroupOut:
-    group = service.create_group(session, data=data, actor=actor_of(request, principal))
+    group = relationships.create_group(session, data=data, actor=actor_of(request, principal))
     return GroupOut(id=group.id, name=group.name, description=group.description, members=0)
 
 

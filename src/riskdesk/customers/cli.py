@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 import typer
@@ -49,23 +50,21 @@ def import_file(
         def tick(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        try:
-            with unit_of_work(c.session_factory) as session:
-                report = importer.import_customers(
-                    session,
-                    raw=raw,
-                    filename=path.name,
-                    keyring=c.keyring,
-                    actor=cli_actor(),
-                    file_format=file_format,
-                    progress=tick,
-                )
-                if not report.ok:
-                    raise _Rejected
-                progress.update(task, description=f"{path.name}: screening")
-                c.dispatch_events(session)
-        except _Rejected:
-            pass
+        # _Rejected rolls the transaction back; it is then suppressed and the report below says why.
+        with suppress(_Rejected), unit_of_work(c.session_factory) as session:
+            report = importer.import_customers(
+                session,
+                raw=raw,
+                filename=path.name,
+                keyring=c.keyring,
+                actor=cli_actor(),
+                file_format=file_format,
+                progress=tick,
+            )
+            if not report.ok:
+                raise _Rejected
+            progress.update(task, description=f"{path.name}: screening")
+            c.dispatch_events(session)
     assert report is not None
     echo_json(report.as_dict())
     if not report.ok:

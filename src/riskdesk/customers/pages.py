@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from riskdesk.customers import forms, importer, service
+from riskdesk.customers import forms, importer, relationships, service
 from riskdesk.customers.schemas import (
     CUSTOMER_CREATE,
     CompanySize,
@@ -205,7 +205,7 @@ def import_upload(
 
 @router.get("/customers/groups")
 def groups_page(request: Request, session: SessionDep, principal: Reader) -> Response:
-    return render(request, "customers/groups.html", {"groups": service.list_groups(session), "errors": {}})
+    return render(request, "customers/groups.html", {"groups": relationships.list_groups(session), "errors": {}})
 
 
 @router.post("/customers/groups")
@@ -214,20 +214,20 @@ def create_group(request: Request, form: FormDep, session: SessionDep, principal
     try:
         data = GroupIn.model_validate({"name": values.get("name", ""), "description": values.get("description", "")})
         with session.begin_nested():
-            service.create_group(session, data=data, actor=actor_of(request, principal))
+            relationships.create_group(session, data=data, actor=actor_of(request, principal))
     except ValidationError as exc:
         errors = forms.errors_by_field(details_from_pydantic(exc.errors()))
         return render(
             request,
             "customers/groups.html",
-            {"groups": service.list_groups(session), "errors": errors},
+            {"groups": relationships.list_groups(session), "errors": errors},
             status_code=422,
         )
     except DomainError as exc:
         return render(
             request,
             "customers/groups.html",
-            {"groups": service.list_groups(session), "errors": {"name": exc.message}},
+            {"groups": relationships.list_groups(session), "errors": {"name": exc.message}},
             status_code=exc.status_code,
         )
     return RedirectResponse("/customers/groups", status_code=303)
@@ -261,7 +261,7 @@ def _detail(
                 reveal=principal.can(Permission.personal_data_read),
             ),
             "timeline": service.timeline(session, customer_id=customer_id, limit=100),
-            "relationships": service.relationships_of(session, customer_id=customer_id),
+            "relationships": relationships.relationships_of(session, customer_id=customer_id),
             "saved": request.query_params.get("saved") == "1",
             "rel_errors": rel_errors or {},
             **_CHOICES,
@@ -338,7 +338,9 @@ def add_relationship(
             {k: v for k, v in values.items() if k in ("related_customer_id", "kind", "share_percent", "note") and v}
         )
         with session.begin_nested():
-            service.add_relationship(session, customer_id=customer_id, data=data, actor=actor_of(request, principal))
+            relationships.add_relationship(
+                session, customer_id=customer_id, data=data, actor=actor_of(request, principal)
+            )
     except ValidationError as exc:
         return _detail(
             request,
@@ -358,7 +360,7 @@ def add_relationship(
 def remove_relationship(
     customer_id: int, relationship_id: int, request: Request, session: SessionDep, principal: Writer
 ) -> Response:
-    service.remove_relationship(
+    relationships.remove_relationship(
         session,
         customer_id=customer_id,
         relationship_id=relationship_id,

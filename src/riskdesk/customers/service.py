@@ -18,7 +18,7 @@ from riskdesk import events, identifiers
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.customers import classification
-from riskdesk.customers.models import Contact, Customer, CustomerGroup, Relationship
+from riskdesk.customers.models import Contact, Customer, CustomerGroup
 from riskdesk.customers.schemas import (
     COMPANY_ONLY,
     INDIVIDUAL_ONLY,
@@ -27,15 +27,9 @@ from riskdesk.customers.schemas import (
     ContactOut,
     CustomerOut,
     CustomerPage,
-    CustomerStatus,
     CustomerUpdate,
-    GroupIn,
-    GroupOut,
     IndividualCreate,
     Money,
-    RelationshipIn,
-    RelationshipKind,
-    RelationshipOut,
     TimelineEntry,
 )
 from riskdesk.db.types import utcnow
@@ -254,8 +248,8 @@ def list_customers(session: Session, *, query: CustomerQuery, keyring: KeyRing, 
         .offset((query.page - 1) * query.per_page)
         .limit(query.per_page)
     ).all()
-    owners = _names(session, User, User.username, {c.owner_id for c in rows if c.owner_id})
-    groups = _names(session, CustomerGroup, CustomerGroup.name, {c.group_id for c in rows if c.group_id})
+    owners = names_by_id(session, User, User.username, {c.owner_id for c in rows if c.owner_id})
+    groups = names_by_id(session, CustomerGroup, CustomerGroup.name, {c.group_id for c in rows if c.group_id})
     return CustomerPage(
         items=[
             to_out(
@@ -274,7 +268,7 @@ def list_customers(session: Session, *, query: CustomerQuery, keyring: KeyRing, 
     )
 
 
-def _names(session: Session, model: Any, column: Any, ids: set[int]) -> dict[int, str]:
+def names_by_id(session: Session, model: Any, column: Any, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(session.execute(select(model.id, column).where(model.id.in_(ids))).all())
@@ -568,26 +562,6 @@ def _apply(customer: Customer, field: str, value: Any, keyring: KeyRing, session
         setattr(customer, field, value)
 
 
-def set_status(session: Session, *, customer_id: int, status: CustomerStatus, reason: str, actor: Actor) -> Customer:
-    customer = get_customer(session, customer_id=customer_id)
-    if customer.status == status.value:
-        return customer
-    old = customer.status
-    customer.status = status.value
-    customer.version += 1
-    customer.updated_at = utcnow()
-    audit.append(
-        session,
-        actor=actor,
-        action="customer.status_changed",
-        entity_type=ENTITY,
-        entity_id=customer.id,
-        changes={"status": {"old": old, "new": status.value}},
-        reason=reason,
-    )
-    return customer
-
-
 def timeline(session: Session, *, customer_id: int, limit: int = 200) -> list[TimelineEntry]:
     get_customer(session, customer_id=customer_id)
     return [
@@ -600,136 +574,6 @@ def timeline(session: Session, *, customer_id: int, limit: int = 200) -> list[Ti
             reason=entry.reason,
         )
         for entry in audit.entries_for(session, entity_type=ENTITY, entity_id=customer_id, limit=limit)
-    ]
-
-
-# ── Groups and relationships ─────────────────────────────────────────────────────────────────────────────
-
-
-def create_group(session: Session, *, data: GroupIn, actor: Actor) -> CustomerGroup:
-    if session.scalar(select(CustomerGroup.id).where(CustomerGroup.name == data.name)) is not None:
-        raise Conflict(f"a group called {data.name!r} already exists")
-    group = CustomerGroup(name=data.name, description=data.description)
-    session.add(group)
-    session.flush()
-    audit.append(
-        session,
-        actor=actor,
-        action="group.created",
-        entity_type="customer_group",
-        entity_id=group.id,
-        changes={"name": data.name},
-    )
-    return group
-
-
-def list_groups(session: Session) -> list[GroupOut]:
-    counts = dict(
-        session.execute(
-            select(Customer.group_id, func.count()).where(Customer.group_id.is_not(None)).group_by(Customer.group_id)
-        ).all()
-    )
-    return [
-        GroupOut(id=g.id, name=g.name, description=g.description, members=counts.get(g.id, 0))
-        for g in session.scalars(select(CustomerGroup).order_by(CustomerGroup.name))
-    ]
-
-
-def add_relationship(session: Session, *, customer_id: int, data: RelationshipIn, actor: Actor) -> Relationship:
-    customer = get_customer(session, customer_id=customer_id)
-    related = session.get(Customer, data.related_customer_id)
-    if related is None:
-        raise NotFound(f"related customer {data.related_customer_id} does not exist")
-    if related.id == customer.id:
-        raise ValidationFailed("a customer cannot be related to itself")
-    subject, other, kind = customer.id, related.id, data.kind
-    if kind is RelationshipKind.subsidiary:  # "B is a subsidiary of A" is stored as "A is the parent of B"
-        subject, other, kind = related.id, customer.id, RelationshipKind.parent
-    exists = session.scalar(
-        select(Relationship.id).where(
-            Relationship.customer_id == subject,
-            Relationship.related_customer_id == other,
-            Relationship.kind == kind.value,
-        )
-    )
-    if exists is not None:
-        raise Conflict(f"this {data.kind.value} link already exists (relationship {exists})")
-    link = Relationship(
-        customer_id=subject,
-        related_customer_id=other,
-        kind=kind.value,
-        share_percent=data.share_percent,
-        note=data.note,
-    )
-    session.add(link)
-    session.flush()
-    for entity_id in {subject, other}:
-        audit.append(
-            session,
-            actor=actor,
-            action="relationship.added",
-            entity_type=ENTITY,
-            entity_id=entity_id,
-            changes={
-                "customer": subject,
-                "related": other,
-                "kind": kind.value,
-                "share_percent": str(data.share_percent) if data.share_percent else None,
-            },
-        )
-    events.record(session, events.CustomerChanged(subject))
-    return link
-
-
-def remove_relationship(session: Session, *, customer_id: int, relationship_id: int, reason: str, actor: Actor) -> None:
-    link = session.get(Relationship, relationship_id)
-    if link is None or customer_id not in (link.customer_id, link.related_customer_id):
-        raise NotFound(f"customer {customer_id} has no relationship {relationship_id}")
-    removed = {
-        "customer": link.customer_id,
-        "related": link.related_customer_id,
-        "kind": link.kind,
-        "share_percent": str(link.share_percent) if link.share_percent else None,
-    }
-    session.delete(link)
-    session.flush()
-    for entity_id in {link.customer_id, link.related_customer_id}:
-        audit.append(
-            session,
-            actor=actor,
-            action="relationship.removed",
-            entity_type=ENTITY,
-            entity_id=entity_id,
-            changes=removed,
-            reason=reason,
-        )
-
-
-def relationships_of(session: Session, *, customer_id: int) -> list[RelationshipOut]:
-    get_customer(session, customer_id=customer_id)
-    links = session.scalars(
-        select(Relationship)
-        .where(or_(Relationship.customer_id == customer_id, Relationship.related_customer_id == customer_id))
-        .order_by(Relationship.id)
-    ).all()
-    names = _names(
-        session,
-        Customer,
-        Customer.name,
-        {link.customer_id for link in links} | {link.related_customer_id for link in links},
-    )
-    return [
-        RelationshipOut(
-            id=link.id,
-            customer_id=link.customer_id,
-            customer_name=names.get(link.customer_id, ""),
-            related_customer_id=link.related_customer_id,
-            related_customer_name=names.get(link.related_customer_id, ""),
-            kind=link.kind,
-            share_percent=link.share_percent,
-            note=link.note,
-        )
-        for link in links
     ]
 
 

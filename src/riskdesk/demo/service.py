@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from riskdesk.audit.service import Actor
 from riskdesk.bootstrap import Container
+from riskdesk.customers import relationships
 from riskdesk.customers import service as customers
 from riskdesk.customers.schemas import CUSTOMER_CREATE, GroupIn, RelationshipIn, RelationshipKind
 from riskdesk.demo import portfolio as generator
@@ -92,7 +93,7 @@ def load(
         person_ids.append(created.id)
         step()
     for group in book.groups:
-        made = customers.create_group(
+        made = relationships.create_group(
             session, data=GroupIn(name=group["name"], description=group["description"]), actor=DEMO_ACTOR
         )
         for member in group["members"]:
@@ -100,7 +101,7 @@ def load(
             customer.group_id = made.id
     for link in book.links:
         related = person_ids[link.related] if link.related_individual else company_ids[link.related]
-        customers.add_relationship(
+        relationships.add_relationship(
             session,
             customer_id=company_ids[link.company],
             data=RelationshipIn(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
+from riskdesk.customers import relationships
 from riskdesk.customers import service as customers
 from riskdesk.customers.models import Customer
 from riskdesk.db.types import utcnow
@@ -247,7 +248,7 @@ def subjects_of(session: Session, *, customer_id: int, keyring: KeyRing) -> list
     ]
     if customer.legal_representative:
         subjects.append(("legal_representative", Subject(customer.legal_representative, "person")))
-    for link in customers.relationships_of(session, customer_id=customer_id):
+    for link in relationships.relationships_of(session, customer_id=customer_id):
         if link.customer_id == customer_id and link.kind in ("shareholder", "guarantor", "parent"):
             related = session.get(Customer, link.related_customer_id)
             if related is not None:
@@ -315,7 +316,7 @@ def customers_relying_on(session: Session, *, customer_id: int) -> list[int]:
     return sorted(
         {
             link.customer_id
-            for link in customers.relationships_of(session, customer_id=customer_id)
+            for link in relationships.relationships_of(session, customer_id=customer_id)
             if link.related_customer_id == customer_id and link.kind in ("shareholder", "guarantor", "parent")
         }
     )
