@@ -6,7 +6,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bench_foundation, bench_screening, bench_screening_speed, machine
+from benchmarks import bench_foundation, bench_scorecard, bench_screening, bench_screening_speed, machine
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -59,6 +59,20 @@ def main() -> int:
     )
     (RESULTS / "screening-speed.md").write_text(speed)
     print(speed)
+    cards = (
+        "\n".join(
+            [
+                "# Scorecard benchmark",
+                "",
+                f"Run {started:%Y-%m-%d %H:%M} UTC on {machine.describe()}.",
+                "",
+                *bench_scorecard.report(bench_scorecard.run()),
+            ]
+        )
+        + "\n"
+    )
+    (RESULTS / "scorecard.md").write_text(cards)
+    print(cards)
     return 0
 
 
