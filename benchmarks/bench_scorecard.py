@@ -8,21 +8,33 @@ import time
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "germancredit.csv"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+SETS = {
+    "German credit (1,000 rows)": ("germancredit.csv", "creditability"),
+    "UCI credit card sample (6,000 rows)": ("uci_credit_card_sample.csv", "default"),
+}
 
 
-def run() -> dict[str, Any]:
+def run() -> dict[str, dict[str, Any]]:
+    return {label: run_one(DATA / file, target) for label, (file, target) in SETS.items()}
+
+
+def run_one(path: Path, target: str) -> dict[str, Any]:
+    import json
+    import subprocess
+
     import pandas as pd
     from optbinning import BinningProcess, Scorecard
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
+    from benchmarks.bench_screening import peer_python
     from riskdesk.scoring import scorecard
 
-    frame = pd.read_csv(DATA)
-    y = scorecard.target_vector(list(frame["creditability"]), "creditability")
-    features = [c for c in frame.columns if c != "creditability"]
+    frame = pd.read_csv(path)
+    y = scorecard.target_vector(list(frame[target]), target)
+    features = [c for c in frame.columns if c != target]
     categorical = [c for c in features if frame[c].dtype == object or str(frame[c].dtype) in ("str", "string")]
     results: dict[str, dict[str, float]] = {
         "riskdesk": {"auc": 0.0, "seconds": 0.0},
@@ -33,7 +45,7 @@ def run() -> dict[str, Any]:
         train, test = frame.iloc[train_index], frame.iloc[test_index]
         y_train, y_test = [y[i] for i in train_index], [y[i] for i in test_index]
         start = time.perf_counter()
-        model = scorecard.train(train, target="creditability")
+        model = scorecard.train(train, target=target)
         probabilities = [model.score_row(row)["probability_of_default"] for row in test.to_dict("records")]
         results["riskdesk"]["seconds"] += time.perf_counter() - start
         results["riskdesk"]["auc"] += roc_auc_score(y_test, probabilities) / len(folds)
@@ -48,25 +60,23 @@ def run() -> dict[str, Any]:
         peer_probabilities = peer.predict_proba(test[features])[:, 1]
         results["optbinning Scorecard"]["seconds"] += time.perf_counter() - start
         results["optbinning Scorecard"]["auc"] += roc_auc_score(y_test, peer_probabilities) / len(folds)
-    import json
-    import subprocess
-
-    from benchmarks.bench_screening import peer_python
-
     script = Path(__file__).parent / "peers" / "toad_scorecard.py"
-    output = subprocess.run([str(peer_python()), str(script), str(DATA)], check=True, capture_output=True, text=True)
+    output = subprocess.run(
+        [str(peer_python()), str(script), str(path), target], check=True, capture_output=True, text=True
+    )
     results["toad ScoreCard"] = json.loads(output.stdout.strip().splitlines()[-1])
     return results
 
 
-def report(results: dict[str, Any]) -> list[str]:
+def report(results: dict[str, dict[str, Any]]) -> list[str]:
     lines = [
-        "## Scorecard quality (German credit, 1,000 rows, 5 folds)",
+        "## Scorecard quality (5 folds, the same folds for every scorecard)",
         "",
-        "| scorecard | mean AUC | train + score time, 5 folds |",
-        "|---|---:|---:|",
+        "| data | scorecard | mean AUC | train + score time, 5 folds |",
+        "|---|---|---:|---:|",
     ]
-    lines += [f"| {name} | {r['auc']:.4f} | {r['seconds']:.1f} s |" for name, r in results.items()]
+    for data, by_card in results.items():
+        lines += [f"| {data} | {name} | {r['auc']:.4f} | {r['seconds']:.1f} s |" for name, r in by_card.items()]
     return lines
 
 

@@ -1,5 +1,5 @@
 """toad's scorecard (chi-merge binning, WoE, ScoreCard) on the same 5 folds as bench_scorecard.py. Runs in the
-peers' virtual environment: `python toad_scorecard.py germancredit.csv` prints mean AUC and seconds as JSON."""
+peers' virtual environment: `python toad_scorecard.py DATA.csv TARGET` prints mean AUC and seconds as JSON."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 
-def main(path: str) -> None:
+def main(path: str, target: str) -> None:
     frame = pd.read_csv(path)
-    y = (frame.pop("creditability").astype(str).str.lower() == "bad").astype(int)
+    labels = frame.pop(target).astype(str).str.lower()
+    y = labels.isin(["bad", "1", "true", "yes"]).astype(int)
     aucs, seconds = [], 0.0
     for train_index, test_index in StratifiedKFold(5, shuffle=True, random_state=0).split(frame, y):
         train, test = frame.iloc[train_index], frame.iloc[test_index]
@@ -33,4 +34,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])
