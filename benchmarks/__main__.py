@@ -1,24 +1,20 @@
-"""``make bench``: run every benchmark, print a table, and write it to benchmarks/results/."""
+"""``make bench``: run every benchmark, print its table, and write it to benchmarks/results/<name>.md."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from benchmarks import bench_foundation, bench_scorecard, bench_screening, bench_screening_speed, machine
 
 RESULTS = Path(__file__).parent / "results"
 
 
-def main() -> int:
-    started = datetime.now(UTC)
-    rows = bench_foundation.run()
+def foundation_report(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "# Foundation benchmark",
-        "",
-        f"Run {started:%Y-%m-%d %H:%M} UTC on {machine.describe()}.",
-        "",
         "| backend | measure | riskdesk | baseline | riskdesk / baseline | baseline is |",
         "|---|---|---:|---:|---:|---|",
     ]
@@ -27,52 +23,26 @@ def main() -> int:
             f"| {row['backend']} | {row['measure']} | {row['riskdesk']:,.0f} {row['unit']} | "
             f"{row['baseline']:,.0f} {row['unit']} | {row['riskdesk'] / row['baseline']:.2f} | {row['baseline_name']} |"
         )
-    text = "\n".join(lines) + "\n"
+    return lines
+
+
+# file name, title, run, report
+BENCHMARKS: list[tuple[str, str, Callable[[], Any], Callable[[Any], list[str]]]] = [
+    ("foundation", "Foundation benchmark", bench_foundation.run, foundation_report),
+    ("screening", "Screening benchmark", bench_screening.run, bench_screening.report),
+    ("screening-speed", "Screening speed benchmark", bench_screening_speed.run, bench_screening_speed.report),
+    ("scorecard", "Scorecard benchmark", bench_scorecard.run, bench_scorecard.report),
+]
+
+
+def main() -> int:
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "foundation.md").write_text(text)
-    print(text)
-    screening = (
-        "\n".join(
-            [
-                "# Screening benchmark",
-                "",
-                f"Run {started:%Y-%m-%d %H:%M} UTC on {machine.describe()}.",
-                "",
-                *bench_screening.report(bench_screening.run()),
-            ]
-        )
-        + "\n"
-    )
-    (RESULTS / "screening.md").write_text(screening)
-    print(screening)
-    speed = (
-        "\n".join(
-            [
-                "# Screening speed benchmark",
-                "",
-                f"Run {started:%Y-%m-%d %H:%M} UTC on {machine.describe()}.",
-                "",
-                *bench_screening_speed.report(bench_screening_speed.run()),
-            ]
-        )
-        + "\n"
-    )
-    (RESULTS / "screening-speed.md").write_text(speed)
-    print(speed)
-    cards = (
-        "\n".join(
-            [
-                "# Scorecard benchmark",
-                "",
-                f"Run {started:%Y-%m-%d %H:%M} UTC on {machine.describe()}.",
-                "",
-                *bench_scorecard.report(bench_scorecard.run()),
-            ]
-        )
-        + "\n"
-    )
-    (RESULTS / "scorecard.md").write_text(cards)
-    print(cards)
+    for name, title, run, report in BENCHMARKS:
+        started = datetime.now(UTC)
+        header = [f"# {title}", "", f"Run {started:%Y-%m-%d %H:%M} UTC on {machine.describe()}.", ""]
+        text = "\n".join([*header, *report(run())]) + "\n"
+        (RESULTS / f"{name}.md").write_text(text)
+        print(text)
     return 0
 
 
