@@ -138,3 +138,27 @@ def test_the_financials_page_shows_ratios_and_a_trend_in_chinese(
     assert "流动比率" in page and "资产负债率" in page
     assert page.count("<svg") >= 1
     assert "altman-z-double-prime-1995" in page
+
+
+def test_every_ratio_note_has_a_chinese_wording() -> None:
+    """The notes ratios carry when they cannot be computed are shown translated on the Chinese page."""
+    from decimal import Decimal
+
+    from riskdesk.financials.ratios import ratios
+    from riskdesk.web.i18n import ZH
+
+    cases = [
+        {},
+        {
+            "total_assets": Decimal(1),
+            "equity": Decimal(-1),
+            "revenue": Decimal(-1),
+            "net_income": Decimal(1),
+            "current_liabilities": Decimal(0),
+            "current_assets": Decimal(1),
+            "total_liabilities": Decimal(2),
+        },
+    ]
+    notes = {r.note for lines in cases for r in ratios(lines, lines | {"revenue": Decimal(-5)})}
+    assert len(notes - {""}) >= 4
+    assert {note for note in notes if note} <= set(ZH)
