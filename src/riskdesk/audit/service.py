@@ -201,10 +201,6 @@ def checkpoint(session: Session, *, block_size: int, include_partial: bool = Tru
     return created
 
 
-def list_checkpoints(session: Session) -> list[AuditCheckpoint]:
-    return list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.first_seq)))
-
-
 def prove(session: Session, *, seq: int) -> dict[str, Any]:
     """An inclusion proof of entry ``seq`` in the checkpoint that covers it."""
     entry = session.scalar(select(AuditEntry).where(AuditEntry.seq == seq))

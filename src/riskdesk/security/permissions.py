@@ -83,7 +83,3 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {Permission.users_manage, Permission.audit_read, Permission.audit_verify, Permission.watchlists_manage}
     ),
 }
-
-
-def has_permission(role: Role, permission: Permission) -> bool:
-    return permission in ROLE_PERMISSIONS[role]

@@ -204,10 +204,6 @@ def normalize(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", simplified(folded)).split())
 
 
-def has_han(text: str) -> bool:
-    return bool(_HAN.search(text))
-
-
 def _pinyin(han: str) -> list[str]:
     from pypinyin import lazy_pinyin  # imported on first use: it loads a large dictionary
 

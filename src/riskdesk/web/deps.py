@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import structlog
@@ -162,7 +162,3 @@ def require_page(permission: Permission) -> Any:
 
 def actor_of(request: Request, principal: Principal) -> Actor:
     return Actor(principal.username, getattr(request.state, "request_id", ""))
-
-
-def permission_of(dependency: Callable[..., Any]) -> Permission | None:
-    return dependency.permission if isinstance(dependency, RequirePermission) else None
