@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy import Select, String, cast, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from riskdesk import events, identifiers
@@ -34,8 +34,8 @@ from riskdesk.customers.schemas import (
 )
 from riskdesk.db.types import utcnow
 from riskdesk.errors import Conflict, ErrorDetail, NotFound, ValidationFailed, details_from_pydantic
+from riskdesk.security import service as security
 from riskdesk.security.crypto import KeyRing
-from riskdesk.security.models import User
 
 ENTITY = "customer"
 CONTACT_PHONE = "customers.contacts.phone"  # encryption context of contacts' phones
@@ -168,13 +168,13 @@ def to_out(
 
 
 def view(session: Session, *, customer: Customer, keyring: KeyRing, reveal: bool) -> CustomerOut:
-    owner = session.get(User, customer.owner_id) if customer.owner_id else None
+    owner = security.usernames(session, user_ids={customer.owner_id}) if customer.owner_id else {}
     group = session.get(CustomerGroup, customer.group_id) if customer.group_id else None
     return to_out(
         customer,
         keyring=keyring,
         reveal=reveal,
-        owner_name=owner.username if owner else None,
+        owner_name=owner.get(customer.owner_id) if customer.owner_id else None,
         group_name=group.name if group else None,
     )
 
@@ -195,7 +195,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search(query: CustomerQuery, keyring: KeyRing, *, sensitive: bool) -> Select[Customer]:
+def _search(query: CustomerQuery, keyring: KeyRing, *, sensitive: bool, owner_id: int | None) -> Select[Customer]:
     """``sensitive``: also match ID numbers, phones and bank accounts exactly, through their blind indexes.
 
     Only for readers who may see those values: for others an exact-match search would be an oracle that
@@ -228,7 +228,7 @@ def _search(query: CustomerQuery, keyring: KeyRing, *, sensitive: bool) -> Selec
     if query.group_id is not None:
         stmt = stmt.where(Customer.group_id == query.group_id)
     if query.owner:
-        stmt = stmt.join(User, User.id == Customer.owner_id).where(User.username == query.owner.strip().lower())
+        stmt = stmt.where(Customer.owner_id == owner_id) if owner_id is not None else stmt.where(false())
     return stmt
 
 
@@ -240,7 +240,8 @@ def list_customers(session: Session, *, query: CustomerQuery, keyring: KeyRing, 
             f"per_page must be between 1 and {MAX_PER_PAGE}",
             details=[ErrorDetail("per_page", f"must be between 1 and {MAX_PER_PAGE}")],
         )
-    base = _search(query, keyring, sensitive=reveal)
+    owner_id = security.user_id_of(session, username=query.owner) if query.owner else None
+    base = _search(query, keyring, sensitive=reveal, owner_id=owner_id)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.scalars(
         base.options(selectinload(Customer.contacts))
@@ -248,7 +249,7 @@ def list_customers(session: Session, *, query: CustomerQuery, keyring: KeyRing, 
         .offset((query.page - 1) * query.per_page)
         .limit(query.per_page)
     ).all()
-    owners = names_by_id(session, User, User.username, {c.owner_id for c in rows if c.owner_id})
+    owners = security.usernames(session, user_ids={c.owner_id for c in rows if c.owner_id})
     groups = names_by_id(session, CustomerGroup, CustomerGroup.name, {c.group_id for c in rows if c.group_id})
     return CustomerPage(
         items=[
@@ -280,7 +281,7 @@ def names_by_id(session: Session, model: Any, column: Any, ids: set[int]) -> dic
 def _owner_id(session: Session, username: str | None) -> int | None:
     if not username:
         return None
-    user_id = session.scalar(select(User.id).where(User.username == username.strip().lower()))
+    user_id = security.user_id_of(session, username=username)
     if user_id is None:
         raise ValidationFailed(
             f"owner {username!r} is not a user", details=[ErrorDetail("owner", "no user has this username")]
@@ -560,6 +561,11 @@ def _apply(customer: Customer, field: str, value: Any, keyring: KeyRing, session
         customer.former_names = list(value or [])
     else:
         setattr(customer, field, value)
+
+
+def active_customer_ids(session: Session) -> list[int]:
+    """Every customer that is not closed, in id order (for portfolio-wide jobs such as re-screening)."""
+    return list(session.scalars(select(Customer.id).where(Customer.status != "closed").order_by(Customer.id)))
 
 
 def timeline(session: Session, *, customer_id: int, limit: int = 200) -> list[TimelineEntry]:

@@ -100,6 +100,17 @@ def get_user(session: Session, *, username: str) -> User:
     return user
 
 
+def user_id_of(session: Session, *, username: str) -> int | None:
+    return session.scalar(select(User.id).where(User.username == username.strip().lower()))
+
+
+def usernames(session: Session, *, user_ids: set[int]) -> dict[int, str]:
+    """Usernames by id, in one query (for lists that show who owns what)."""
+    if not user_ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all())
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 

@@ -15,7 +15,6 @@ from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.customers import relationships
 from riskdesk.customers import service as customers
-from riskdesk.customers.models import Customer
 from riskdesk.db.types import utcnow
 from riskdesk.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from riskdesk.security.crypto import KeyRing
@@ -250,11 +249,10 @@ def subjects_of(session: Session, *, customer_id: int, keyring: KeyRing) -> list
         subjects.append(("legal_representative", Subject(customer.legal_representative, "person")))
     for link in relationships.relationships_of(session, customer_id=customer_id):
         if link.customer_id == customer_id and link.kind in ("shareholder", "guarantor", "parent"):
-            related = session.get(Customer, link.related_customer_id)
-            if related is not None:
-                kind = "company" if related.kind == "company" else "person"
-                ids = {"uscc": related.uscc} if related.uscc else {}
-                subjects.append((link.kind, Subject(related.name, kind, ids)))
+            related = customers.get_customer(session, customer_id=link.related_customer_id)
+            kind = "company" if related.kind == "company" else "person"
+            ids = {"uscc": related.uscc} if related.uscc else {}
+            subjects.append((link.kind, Subject(related.name, kind, ids)))
     return subjects
 
 
@@ -330,7 +328,7 @@ def rescreen_all(
     actor: Actor,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    ids = list(session.scalars(select(Customer.id).where(Customer.status != "closed").order_by(Customer.id)))
+    ids = customers.active_customer_ids(session)
     raised = 0
     for done, customer_id in enumerate(ids, start=1):
         raised += len(screen_customer(session, customer_id=customer_id, keyring=keyring, cache=cache, actor=actor))
