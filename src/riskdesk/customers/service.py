@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from riskdesk import events, identifiers
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
-from riskdesk.customers import classification
+from riskdesk.customers import classification, sealing
 from riskdesk.customers.models import Contact, Customer, CustomerGroup
 from riskdesk.customers.schemas import (
     COMPANY_ONLY,
@@ -38,43 +38,7 @@ from riskdesk.security import service as security
 from riskdesk.security.crypto import KeyRing
 
 ENTITY = "customer"
-CONTACT_PHONE = "customers.contacts.phone"  # encryption context of contacts' phones
 MAX_PER_PAGE = 200
-
-
-# ── Encryption of sensitive values ───────────────────────────────────────────────────────────────────────
-
-
-def _normalize_for_index(field: str, value: str) -> str:
-    if field == "phone":
-        return identifiers.normalize_phone(value) or value.replace(" ", "").replace("-", "")
-    if field == "bank_account":
-        return value.replace(" ", "").replace("-", "")
-    return identifiers.normalize(value)
-
-
-def _seal(keyring: KeyRing, field: str, value: str | None) -> tuple[str | None, str | None]:
-    """Ciphertext and blind index of a sensitive value (both ``None`` when it is cleared)."""
-    if value is None or value == "":
-        return None, None
-    context = f"customers.{field}"
-    return keyring.encrypt(value, context=context), keyring.blind_index(
-        _normalize_for_index(field, value), context=context
-    )
-
-
-def _open(keyring: KeyRing, field: str, stored: str | None) -> str | None:
-    return None if stored is None else keyring.decrypt(stored, context=f"customers.{field}")
-
-
-def sensitive_value(customer: Customer, field: str, *, keyring: KeyRing) -> str | None:
-    """The decrypted value of a sensitive field, for use inside the service layer (never shown unmasked to a
-    reader without ``personal_data:read``)."""
-    return _open(keyring, field, getattr(customer, f"{field}_enc"))
-
-
-def blind_index(keyring: KeyRing, field: str, value: str) -> str:
-    return keyring.blind_index(_normalize_for_index(field, value), context=f"customers.{field}")
 
 
 # ── Reading ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -98,7 +62,7 @@ def to_out(
     """The customer as a reader sees it; ``reveal`` is the reader's ``personal_data:read`` permission."""
 
     def sensitive(field: str, stored: str | None) -> str | None:
-        value = _open(keyring, field, stored)
+        value = sealing.open_value(keyring, field, stored)
         return value if reveal or value is None else classification.mask_value(field, value)
 
     money = (
@@ -144,18 +108,7 @@ def to_out(
                 id=contact.id,
                 name=contact.name,
                 title=contact.title,
-                phone=(
-                    None
-                    if contact.phone_enc is None
-                    else (
-                        keyring.decrypt(contact.phone_enc, context=CONTACT_PHONE)
-                        if reveal
-                        else classification.mask_value(
-                            "contacts.phone",
-                            keyring.decrypt(contact.phone_enc, context=CONTACT_PHONE),
-                        )
-                    )
-                ),
+                phone=sensitive(sealing.CONTACT_PHONE, contact.phone_enc),
                 email=contact.email,
             )
             for contact in customer.contacts
@@ -214,10 +167,10 @@ def _search(query: CustomerQuery, keyring: KeyRing, *, sensitive: bool, owner_id
             conditions.append(Customer.uscc.like(f"{normalized}%"))
         if sensitive and len(normalized) >= 5:
             # Exact match through the blind index: no row is decrypted. Each field normalises in its own way.
-            conditions.append(Customer.id_number_bidx == blind_index(keyring, "id_number", text))
-            conditions.append(Customer.bank_account_bidx == blind_index(keyring, "bank_account", text))
+            conditions.append(Customer.id_number_bidx == sealing.blind_index(keyring, "id_number", text))
+            conditions.append(Customer.bank_account_bidx == sealing.blind_index(keyring, "bank_account", text))
             if identifiers.normalize_phone(text) or normalized.replace("+", "").isdigit():
-                conditions.append(Customer.phone_bidx == blind_index(keyring, "phone", text))
+                conditions.append(Customer.phone_bidx == sealing.blind_index(keyring, "phone", text))
         stmt = stmt.where(or_(*conditions))
     if query.status:
         stmt = stmt.where(Customer.status == query.status)
@@ -320,10 +273,7 @@ def _ensure_unique(session: Session, *, uscc: str | None, id_number_bidx: str | 
 def _contacts(keyring: KeyRing, contacts: Sequence[ContactIn]) -> list[Contact]:
     built = []
     for contact in contacts:
-        phone_enc, phone_bidx = (None, None)
-        if contact.phone:
-            phone_enc = keyring.encrypt(contact.phone, context=CONTACT_PHONE)
-            phone_bidx = keyring.blind_index(_normalize_for_index("phone", contact.phone), context=CONTACT_PHONE)
+        phone_enc, phone_bidx = sealing.seal(keyring, sealing.CONTACT_PHONE, contact.phone)
         built.append(
             Contact(
                 name=contact.name,
@@ -373,7 +323,7 @@ def create_customer(
         former_names=[],
         version=1,
     )
-    customer.bank_account_enc, customer.bank_account_bidx = _seal(keyring, "bank_account", data.bank_account)
+    customer.bank_account_enc, customer.bank_account_bidx = sealing.seal(keyring, "bank_account", data.bank_account)
     if isinstance(data, CompanyCreate):
         customer.uscc = data.uscc
         customer.former_names = list(data.former_names)
@@ -387,9 +337,9 @@ def create_customer(
         customer.address = data.address
     else:
         customer.id_type = data.id_type.value
-        customer.id_number_enc, customer.id_number_bidx = _seal(keyring, "id_number", data.id_number)
-        customer.phone_enc, customer.phone_bidx = _seal(keyring, "phone", data.phone)
-        customer.home_address_enc, _ = _seal(keyring, "home_address", data.home_address)
+        customer.id_number_enc, customer.id_number_bidx = sealing.seal(keyring, "id_number", data.id_number)
+        customer.phone_enc, customer.phone_bidx = sealing.seal(keyring, "phone", data.phone)
+        customer.home_address_enc, _ = sealing.seal(keyring, "home_address", data.home_address)
         customer.date_of_birth = data.date_of_birth
     _ensure_unique(session, uscc=customer.uscc, id_number_bidx=customer.id_number_bidx, exclude_id=None)
     customer.contacts = _contacts(keyring, data.contacts)
@@ -419,7 +369,7 @@ def contacts_of(customer: Customer, *, keyring: KeyRing) -> list[dict[str, Any]]
     """The contacts in their input shape, decrypted: for merging edits and for the ledger's old values."""
     contacts = []
     for contact in customer.contacts:
-        phone = None if contact.phone_enc is None else keyring.decrypt(contact.phone_enc, context=CONTACT_PHONE)
+        phone = sealing.open_value(keyring, sealing.CONTACT_PHONE, contact.phone_enc)
         values = {"name": contact.name, "title": contact.title, "phone": phone, "email": contact.email}
         contacts.append({key: value for key, value in values.items() if value is not None})
     return contacts
@@ -427,7 +377,7 @@ def contacts_of(customer: Customer, *, keyring: KeyRing) -> list[dict[str, Any]]
 
 def _current(customer: Customer, field: str, keyring: KeyRing) -> Any:
     if field in classification.SENSITIVE_FIELDS:
-        return _open(keyring, field, getattr(customer, f"{field}_enc"))
+        return sealing.open_value(keyring, field, getattr(customer, f"{field}_enc"))
     if field == "registered_capital":
         if customer.registered_capital_amount is None:
             return None
@@ -461,7 +411,7 @@ def update_customer(
     _ensure_unique(
         session,
         uscc=update.uscc if "uscc" in given else None,
-        id_number_bidx=blind_index(keyring, "id_number", update.id_number)
+        id_number_bidx=sealing.blind_index(keyring, "id_number", update.id_number)
         if "id_number" in given and update.id_number
         else None,
         exclude_id=customer.id,
@@ -516,7 +466,9 @@ def _revalidate_individual(customer: Customer, update: CustomerUpdate, given: se
         "kind": "individual",
         "name": customer.name,
         "id_type": update.id_type if "id_type" in given else customer.id_type,
-        "id_number": update.id_number if "id_number" in given else _open(keyring, "id_number", customer.id_number_enc),
+        "id_number": update.id_number
+        if "id_number" in given
+        else sealing.open_value(keyring, "id_number", customer.id_number_enc),
         "date_of_birth": update.date_of_birth if "date_of_birth" in given else None,
     }
     if merged["id_number"] is None:
@@ -543,7 +495,7 @@ def _revalidate_individual(customer: Customer, update: CustomerUpdate, given: se
 
 def _apply(customer: Customer, field: str, value: Any, keyring: KeyRing, session: Session) -> None:
     if field in classification.SENSITIVE_FIELDS:
-        enc, bidx = _seal(keyring, field, value)
+        enc, bidx = sealing.seal(keyring, field, value)
         setattr(customer, f"{field}_enc", enc)
         if field != "home_address":
             setattr(customer, f"{field}_bidx", bidx)
@@ -581,45 +533,3 @@ def timeline(session: Session, *, customer_id: int, limit: int = 200) -> list[Ti
         )
         for entry in audit.entries_for(session, entity_type=ENTITY, entity_id=customer_id, limit=limit)
     ]
-
-
-def rotate_keys(
-    session: Session, *, keyring: KeyRing, batch_size: int = 500, progress: Callable[[int, int], None] | None = None
-) -> int:
-    """Re-seal every sensitive value under the active key and refresh blind indexes; returns values re-sealed."""
-    resealed = 0
-    last_id = 0
-    total = session.scalar(select(func.count()).select_from(Customer)) or 0
-    done = 0
-    while True:
-        rows = session.scalars(
-            select(Customer)
-            .where(Customer.id > last_id)
-            .order_by(Customer.id)
-            .limit(batch_size)
-            .options(selectinload(Customer.contacts))
-        ).all()
-        if not rows:
-            return resealed
-        for customer in rows:
-            for field in classification.SENSITIVE_FIELDS:
-                stored = getattr(customer, f"{field}_enc")
-                if stored is None:
-                    continue
-                value = _open(keyring, field, stored)
-                enc, bidx = _seal(keyring, field, value)
-                if keyring.needs_rotation(stored):
-                    setattr(customer, f"{field}_enc", enc)
-                    resealed += 1
-                if field != "home_address":
-                    setattr(customer, f"{field}_bidx", bidx)
-            for contact in customer.contacts:
-                if contact.phone_enc and keyring.needs_rotation(contact.phone_enc):
-                    phone = keyring.decrypt(contact.phone_enc, context=CONTACT_PHONE)
-                    contact.phone_enc = keyring.encrypt(phone, context=CONTACT_PHONE)
-                    resealed += 1
-        last_id = rows[-1].id
-        done += len(rows)
-        session.flush()
-        if progress:
-            progress(done, total)

@@ -26,7 +26,7 @@ def rotate() -> None:
     Add the new key to the ring, make it active, run this, then remove the old key from the ring.
     """
     from riskdesk.audit import service as audit
-    from riskdesk.customers import service as customers
+    from riskdesk.customers import sealing
 
     keyring = container().keyring
     with (
@@ -34,7 +34,7 @@ def rotate() -> None:
         session_scope() as session,
     ):
         task = bar.add_task("rotate", total=None)
-        resealed = customers.rotate_keys(
+        resealed = sealing.rotate_keys(
             session, keyring=keyring, progress=lambda done, total: bar.update(task, completed=done, total=total)
         )
         audit.append(

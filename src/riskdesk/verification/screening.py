@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
-from riskdesk.customers import relationships
+from riskdesk.customers import relationships, sealing
 from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
 from riskdesk.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
@@ -231,7 +231,7 @@ def subjects_of(session: Session, *, customer_id: int, keyring: KeyRing) -> list
     if customer.uscc:
         identifiers["uscc"] = customer.uscc
     if customer.id_number_enc and customer.id_type == "resident_id":
-        identifiers["id_number"] = customers.sensitive_value(customer, "id_number", keyring=keyring) or ""
+        identifiers["id_number"] = sealing.sensitive_value(customer, "id_number", keyring=keyring) or ""
     subjects = [
         (
             "customer",
