@@ -31,10 +31,13 @@ def gather_inputs(session: Session, *, customer_id: int, policy: Policy, today: 
     customer = customers.get_customer(session, customer_id=customer_id)
     if customer.kind != "company":
         raise ValidationFailed("the expert scorecard assesses companies; individuals need the PD models (issue 5)")
-    periods = [p for p in financials.analyse(session, customer_id=customer_id) if p.period_type == "annual"]
+    loaded = financials.statements_of(session, customer_id=customer_id)
+    periods = [
+        p for p in financials.analyse(session, customer_id=customer_id, statements=loaded) if p.period_type == "annual"
+    ]
     latest = periods[-1] if periods else None
     ratio = {r["name"]: r["value"] for r in latest.ratios} if latest else {}
-    statements = [s for s in financials.statements_of(session, customer_id=customer_id) if s.period_type == "annual"]
+    statements = [s for s in loaded if s.period_type == "annual"]
     lines = financials.amounts(statements[-1]) if statements else {}
     years = None
     if customer.established_on:

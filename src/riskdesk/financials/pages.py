@@ -52,7 +52,7 @@ def _page(
 ) -> Response:
     customer = customers.get_customer(session, customer_id=customer_id)
     statements = service.statements_of(session, customer_id=customer_id)
-    periods = service.analyse(session, customer_id=customer_id)
+    periods = service.analyse(session, customer_id=customer_id, statements=statements)
     names = [r["name"] for r in periods[-1].ratios] if periods else []
     table = {name: [next(r for r in p.ratios if r["name"] == name) for p in periods] for name in names}
     charts = {

@@ -125,13 +125,16 @@ def amounts(statement: FinancialStatement) -> dict[str, Decimal]:
     return {key: Decimal(value) for key, value in statement.lines.items()}
 
 
-def analyse(session: Session, *, customer_id: int) -> list[PeriodAnalysis]:
-    """Ratios and the Altman score per period, oldest first; growth against the previous period of its type."""
+def analyse(
+    session: Session, *, customer_id: int, statements: list[FinancialStatement] | None = None
+) -> list[PeriodAnalysis]:
+    """Ratios and the Altman score per period, oldest first; growth against the previous period of its type.
+    Pass ``statements`` when the caller has already loaded them (``statements_of``)."""
     customer = customers.get_customer(session, customer_id=customer_id)
     manufacturer = (customer.industry_code or "").startswith("C")
     result: list[PeriodAnalysis] = []
     previous: dict[str, dict[str, Decimal]] = {}
-    for statement in statements_of(session, customer_id=customer_id):
+    for statement in statements if statements is not None else statements_of(session, customer_id=customer_id):
         values = amounts(statement)
         z = analysis.altman(values, manufacturer=manufacturer)
         result.append(
