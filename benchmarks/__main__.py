@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_foundation, bench_scorecard, bench_screening, bench_screening_speed, machine
+from benchmarks import (
+    bench_batch_scoring,
+    bench_credit_checks,
+    bench_foundation,
+    bench_scorecard,
+    bench_screening,
+    bench_screening_speed,
+    machine,
+)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -32,6 +40,8 @@ BENCHMARKS: list[tuple[str, str, Callable[[], Any], Callable[[Any], list[str]]]]
     ("screening", "Screening benchmark", bench_screening.run, bench_screening.report),
     ("screening-speed", "Screening speed benchmark", bench_screening_speed.run, bench_screening_speed.report),
     ("scorecard", "Scorecard benchmark", bench_scorecard.run, bench_scorecard.report),
+    ("batch-scoring", "Batch scoring benchmark", bench_batch_scoring.run, bench_batch_scoring.report),
+    ("credit-checks", "Credit-check API benchmark", bench_credit_checks.run, bench_credit_checks.report),
 ]
 
 

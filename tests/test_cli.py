@@ -122,3 +122,45 @@ def test_production_refuses_to_start_with_default_secrets(run: CliRunner, monkey
     result = run.invoke(app, ["db", "check"])
     assert result.exit_code == 1
     assert "refusing to start in production" in result.output
+
+
+def test_rates_and_open_items_load_from_files_all_or_nothing(
+    run: CliRunner, container: Container, tmp_path: Path
+) -> None:
+    from riskdesk.audit.service import Actor
+    from riskdesk.credit import exposure
+    from riskdesk.customers import service as customers
+    from riskdesk.customers.schemas import CUSTOMER_CREATE
+    from tests.conftest import company_payload
+
+    with container.session_factory.begin() as session:
+        customer_id = customers.create_customer(
+            session,
+            data=CUSTOMER_CREATE.validate_python(company_payload()),
+            keyring=container.keyring,
+            actor=Actor("t"),
+        ).id
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate,valid_on,source\nUSD,7.1,2026-11-01,PBOC\nEUR,7.7,2026-11-01,PBOC\n")
+    loaded = run.invoke(app, ["credit", "rates", str(rates)])
+    assert (loaded.exit_code, loaded.stdout.strip()) == (0, "2 rates loaded")
+    items = tmp_path / "items.csv"
+    header = "customer_id,kind,reference,currency,open_amount,document_date,due_on\n"
+    items.write_text(
+        header
+        + f"{customer_id},order,SO-1,USD,100,2026-11-01,\n"
+        + f"{customer_id},invoice,INV-1,CNY,50,2026-10-01,2026-10-31\n"
+    )
+    recorded = run.invoke(app, ["credit", "exposure", str(items)])
+    assert recorded.exit_code == 0, recorded.output
+    assert "2 created" in recorded.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        header + f"{customer_id},order,SO-2,CNY,10,2026-11-01,\n{customer_id},invoice,INV-2,CNY,5,2026-11-01,\n"
+    )
+    refused = run.invoke(app, ["credit", "exposure", str(bad)])
+    assert refused.exit_code == 1
+    assert "line 3" in refused.output and "due date" in refused.output
+    with container.session_factory() as session:
+        found, _ = exposure.customer_exposure(session, customer_id=customer_id, policy=container.credit_policy)
+    assert found.buckets["orders"] == 710  # SO-2 of the refused file is not there

@@ -1,10 +1,9 @@
-"""Maker-checker: a credit officer proposes, an approver with enough authority decides, never their own."""
+"""Maker-checker: a credit officer proposes, an approver of a high enough level decides, never their own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,12 +32,10 @@ def proposal(amount: str = "2000000", **changes: object) -> dict[str, object]:
     return body
 
 
-def approver_with(container: Container, make_user: Callable[..., str], authority: str | None) -> dict[str, str]:
+def approver_with(container: Container, make_user: Callable[..., str], level: int | None) -> dict[str, str]:
     name = make_user(Role.approver)
     with container.session_factory.begin() as session:
-        security.set_approval_authority(
-            session, username=name, amount=Decimal(authority) if authority else None, actor=Actor("admin")
-        )
+        security.set_approval_level(session, username=name, level=level, actor=Actor("admin"))
         _, secret = security.create_token(
             session, username=name, days=1, actor=Actor("test"), pepper=container.token_pepper
         )
@@ -54,15 +51,15 @@ def test_an_approved_proposal_becomes_the_limit(
     assert made.status_code == 201, made.text
     inbox = client.get("/api/v1/credit-proposals", headers=officer).json()
     assert [p["id"] for p in inbox] == [made.json()["id"]]
-    small = approver_with(container, make_user, "1000000")
+    small = approver_with(container, make_user, 1)
     refused = client.post(
         f"/api/v1/credit-proposals/{made.json()['id']}/decision",
         headers=small,
         json={"decision": "approve", "reason": "fine"},
     )
     assert refused.status_code == 403
-    assert "approval authority" in refused.json()["message"]
-    big = approver_with(container, make_user, "5000000")
+    assert "needs approval level 2 (head of risk); yours is 1" in refused.json()["message"]
+    big = approver_with(container, make_user, 2)
     approved = client.post(
         f"/api/v1/credit-proposals/{made.json()['id']}/decision",
         headers=big,
@@ -84,7 +81,7 @@ def test_an_approved_proposal_becomes_the_limit(
 def test_nobody_decides_on_their_own_proposal(container: Container, make_user: Callable[..., str]) -> None:
     name = make_user(Role.approver)
     with container.session_factory.begin() as session:
-        security.set_approval_authority(session, username=name, amount=Decimal(10**9), actor=Actor("admin"))
+        security.set_approval_level(session, username=name, level=3, actor=Actor("admin"))
         from riskdesk.customers import service as customers
         from riskdesk.customers.schemas import CUSTOMER_CREATE
 
@@ -98,7 +95,14 @@ def test_nobody_decides_on_their_own_proposal(container: Container, make_user: C
             session, customer_id=customer.id, data=proposals.ProposalIn.model_validate(proposal()), actor=Actor(name)
         )
         with pytest.raises(PermissionDenied, match="own proposal"):
-            proposals.decide(session, proposal_id=made.id, decision="approve", reason="looks fine", actor=Actor(name))
+            proposals.decide(
+                session,
+                proposal_id=made.id,
+                decision="approve",
+                reason="looks fine",
+                policy=container.credit_policy,
+                actor=Actor(name),
+            )
 
 
 def test_bad_proposals_are_refused(client: TestClient, token_for: Headers) -> None:
@@ -132,7 +136,7 @@ def test_a_limit_about_to_expire_opens_one_review_task(
     ).json()
     client.post(
         f"/api/v1/credit-proposals/{made['id']}/decision",
-        headers=approver_with(container, make_user, "1e7"),
+        headers=approver_with(container, make_user, 3),
         json={"decision": "approve", "reason": "renewal due"},
     )
     with container.session_factory.begin() as session:
@@ -155,7 +159,7 @@ def test_the_approvals_inbox_in_chinese(
     client.post(f"/api/v1/customers/{customer['id']}/credit-proposals", json=proposal(), headers=officer)
     name = make_user(Role.approver)
     with container.session_factory.begin() as session:
-        security.set_approval_authority(session, username=name, amount=Decimal(10**8), actor=Actor("admin"))
+        security.set_approval_level(session, username=name, level=3, actor=Actor("admin"))
     login(client, name, TEST_PASSWORD)
     client.cookies.set("rd_lang", "zh")
     page = client.get("/approvals").text

@@ -49,7 +49,7 @@ def test_an_assessment_is_a_decision_record_that_replays(
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["policy_version"] == "expert-2026.11"
+    assert body["policy_version"] == "expert-2026.12"
     assert body["grade"] in {g.grade for g in container.credit_policy.grades}
     assert body["recommended_limit"] is not None
     assert any(step.startswith("need = 800000") for step in body["calculation"])
@@ -102,3 +102,64 @@ def test_the_assessment_page_shows_grade_reasons_and_calculation_in_chinese(
     assert done.status_code == 303
     shown = client.get(f"/customers/{customer_id}/assessment").text
     assert "建议额度" in shown and 'data-testid="calculation"' in shown and "need = 500000" in shown
+
+
+def test_the_recommended_limit_is_capped_by_the_group_limit_and_the_portfolio_share(
+    client: TestClient, container: Container, token_for: Headers
+) -> None:
+    from datetime import date, timedelta
+
+    from riskdesk.audit.service import Actor
+    from riskdesk.credit import exposure
+
+    headers = token_for(Role.credit_officer)
+    customer_id = company_with_statements(client, headers)
+    first = client.post(
+        f"/api/v1/customers/{customer_id}/assessments", headers=headers, json={"expected_monthly_sales": "8000000"}
+    ).json()
+    uncapped = float(first["recommended_limit"])
+    assert first["inputs"]["caps"] == {"group_headroom": None, "portfolio_cap": None}
+    group = client.post("/api/v1/customer-groups", headers=headers, json={"name": "封顶集团"}).json()["id"]
+    client.patch(
+        f"/api/v1/customers/{customer_id}",
+        headers=headers,
+        json={
+            "group_id": group,
+            "version": client.get(f"/api/v1/customers/{customer_id}", headers=headers).json()["version"],
+        },
+    )
+    with container.session_factory.begin() as session:
+        exposure.set_group_limit(
+            session,
+            group_id=group,
+            data=exposure.GroupLimitIn(
+                amount=uncapped / 2, currency="CNY", expires_on=date.today() + timedelta(days=90), reason="group review"
+            ),
+            actor=Actor("approver"),
+        )
+        exposure.record_items(
+            session,
+            items=[
+                exposure.ItemIn(
+                    customer_id=customer_id,
+                    kind="order",
+                    reference="SO-cap",
+                    currency="CNY",
+                    open_amount=uncapped,
+                    document_date=date.today(),
+                )
+            ],
+            base="CNY",
+            actor=Actor("erp"),
+        )
+    capped = client.post(
+        f"/api/v1/customers/{customer_id}/assessments", headers=headers, json={"expected_monthly_sales": "8000000"}
+    ).json()
+    # The portfolio (this one order) × 10 % is below half the uncapped limit: the tighter cap wins, both are logged.
+    assert float(capped["recommended_limit"]) == round(uncapped * 0.10, 2)
+    assert any(step.startswith("recommended limit capped by the group limit") for step in capped["calculation"])
+    assert any(step.startswith("recommended limit capped by the portfolio share") for step in capped["calculation"])
+    with container.session_factory() as session:
+        record = session.get(CreditAssessment, capped["id"])
+        assert record is not None
+        assert service.replay(record, container.credit_policy).recommended_limit == record.recommended_limit

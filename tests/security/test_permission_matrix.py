@@ -137,6 +137,8 @@ def concrete(path: str, world: dict[str, Any]) -> str:
         "relationship_id": 999_999,
         "hit_id": 999_999,
         "proposal_id": 999_999,
+        "check_id": 999_999,
+        "group_id": 999_999,
         "document_id": 999_999,
         "task_id": 999_999,
         "name": "matrix-list",

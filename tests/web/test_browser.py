@@ -120,7 +120,8 @@ def test_a_limit_is_assessed_proposed_and_approved_by_another_person(
 ) -> None:
     officer = browser.new_page(locale="zh-CN", viewport={"width": 1360, "height": 860})
     sign_in(officer, live_server, "credit", demo_password)
-    officer.goto(f"{live_server}/customers/2/assessment")
+    officer.goto(f"{live_server}/customers/45/assessment")  # statements, not yet assessed in the demo
+    name = officer.locator("h1 a").inner_text()
     officer.fill("input[name=expected_monthly_sales]", "600000")
     officer.click("button:has-text('评估')")
     expect(officer.get_by_test_id("calculation")).to_contain_text("need = 600000")
@@ -135,8 +136,31 @@ def test_a_limit_is_assessed_proposed_and_approved_by_another_person(
     inbox = approver.get_by_test_id("inbox")
     expect(inbox).to_be_visible()
     approver.screenshot(path=SCREENSHOTS / "approvals.png", full_page=True)
-    row = inbox.locator("tr", has_text="credit").first
+    row = inbox.locator("tr", has_text=name)
     row.locator("input[name=reason]").fill("符合授信政策")
     row.locator("button[value=approve]").click()
     expect(approver.locator("body")).to_contain_text("已批准")
+    approver.close()
+
+
+def test_exposure_and_a_credit_block_released_by_an_approver(
+    browser: Any, live_server: str, demo_password: str
+) -> None:
+    approver = browser.new_page(locale="zh-CN", viewport={"width": 1360, "height": 860})
+    sign_in(approver, live_server, "approver", demo_password)
+    approver.goto(f"{live_server}/approvals")
+    blocks = approver.get_by_test_id("blocks")
+    expect(blocks).to_contain_text("超出信用额度")
+    approver.screenshot(path=SCREENSHOTS / "credit-blocks.png", full_page=True)
+    row = blocks.locator("tr", has_text="超出信用额度").first
+    customer_link = row.locator("a").first.get_attribute("href")
+    reference = row.locator("td.mono").inner_text()
+    row.locator("input[name=reason]").fill("客户已补充担保")
+    row.locator("button[value=release]").click()
+    expect(approver.get_by_test_id("blocks")).not_to_contain_text(reference)
+    approver.goto(f"{live_server}{customer_link}")
+    exposure = approver.get_by_test_id("exposure")
+    expect(exposure).to_contain_text("额度使用率")
+    expect(exposure).to_contain_text("已放行")
+    exposure.screenshot(path=SCREENSHOTS / "exposure.png")
     approver.close()

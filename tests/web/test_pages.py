@@ -69,6 +69,11 @@ def test_every_page_renders_in_chinese_with_every_text_translated(
         },
     ):
         assert client.post(f"/api/v1/customers/{company['id']}/financials", headers=api, json=body).status_code == 201
+    due = {"document_date": "2026-01-01", "due_on": "2026-02-01", "currency": "CNY", "customer_id": company["id"]}
+    exposure = [due | {"kind": "invoice", "reference": "INV-1", "open_amount": "10"}]
+    assert client.put("/api/v1/exposure-items", headers=api, json={"items": exposure}).status_code == 200
+    held = {"customer_id": company["id"], "amount": "5", "currency": "CNY", "reference": "SO-1"}
+    assert client.post("/api/v1/credit-checks", headers=api, json=held).json()["status"] == "held"
     for path in (
         f"/customers/{company['id']}/financials",
         "/tasks",

@@ -15,7 +15,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "tokens": ("riskdesk.security.tokens_cli", "Create, list and revoke API bearer tokens."),
     "keys": ("riskdesk.security.keys_cli", "Generate encryption keys and re-encrypt under a new one."),
     "audit": ("riskdesk.audit.cli", "Verify the ledger, write Merkle checkpoints, print inclusion proofs."),
-    "credit": ("riskdesk.credit.cli", "Open reviews of credit limits about to expire."),
+    "credit": ("riskdesk.credit.cli", "Review expiring limits; load exchange rates and open items (exposure)."),
     "customers": ("riskdesk.customers.cli", "Import customers from CSV or JSON Lines."),
     "documents": ("riskdesk.verification.registry_cli:documents_app", "Turn documents expiring soon into tasks."),
     "demo": ("riskdesk.demo.cli", "Build a seeded demo portfolio in a fresh database and serve the desk."),

@@ -3,7 +3,8 @@
 Pure. points = Σ factor points; odds (good:bad) = base_odds × 2^((points − base_score) / points_to_double_odds);
 PD = 1 / (1 + odds). The grade is the first on the master scale whose pd_max covers the PD. Limit:
 need = expected monthly sales × (payment days + tolerated delay) / 30; capacity = min(tnw_share × tangible net
-worth, revenue_share × annual revenue); recommended = min(need, capacity), never below zero.
+worth, revenue_share × annual revenue); recommended = min(need, capacity), never below zero, then capped by the
+headroom of the customer's group limit and by the policy's maximum share of the unit's total exposure.
 """
 
 from __future__ import annotations
@@ -66,6 +67,23 @@ def grade_for(policy: Policy, pd: Decimal) -> Grade:
     return next(g for g in policy.grades if pd <= g.pd_max)
 
 
+def _apply_caps(
+    limit: Decimal, group_headroom: Decimal | None, portfolio_cap: Decimal | None, log: list[str]
+) -> Decimal:
+    if group_headroom is not None:
+        headroom = max(Decimal(0), group_headroom)
+        log.append(f"group cap: group limit less the other members' limits = {headroom}")
+        if headroom < limit:
+            limit = headroom
+            log.append(f"recommended limit capped by the group limit = {limit}")
+    if portfolio_cap is not None:
+        log.append(f"portfolio cap: maximum share of the unit's total exposure = {portfolio_cap}")
+        if portfolio_cap < limit:
+            limit = portfolio_cap
+            log.append(f"recommended limit capped by the portfolio share = {limit}")
+    return limit
+
+
 def assess(
     policy: Policy,
     facts: dict[str, Decimal | None],
@@ -73,6 +91,8 @@ def assess(
     tangible_net_worth: Decimal | None,
     annual_revenue: Decimal | None,
     expected_monthly_sales: Decimal | None,
+    group_headroom: Decimal | None = None,
+    portfolio_cap: Decimal | None = None,
 ) -> Assessment:
     contributions = [_score_factor(f, facts.get(f.key)) for f in policy.factors]
     points = sum(c.points for c in contributions) + policy.base_score
@@ -115,6 +135,7 @@ def assess(
     limit = min(candidates) if candidates and capacities else None
     if limit is not None:
         log.append(f"recommended limit = min({', '.join(map(str, candidates))}) = {limit}")
+        limit = _apply_caps(limit, group_headroom, portfolio_cap, log)
     if grade.conditions:
         log.append("conditions for this grade: " + ", ".join(grade.conditions))
     return Assessment(policy.version, points, pd, grade, contributions, limit, log)

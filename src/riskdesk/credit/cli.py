@@ -1,14 +1,20 @@
-"""``riskdesk credit reviews``: review tasks for limits about to expire."""
+"""``riskdesk credit reviews|rates|exposure``: review tasks for expiring limits, exchange rates, open items."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import typer
 
-from riskdesk.cli.common import cli_actor, handles_errors, session_scope
+from riskdesk.cli.common import cli_actor, container, err, fail, handles_errors, session_scope
 
-app = typer.Typer(help="Credit limits: open reviews of limits about to expire.", no_args_is_help=True)
+app = typer.Typer(
+    help="Credit: reviews of expiring limits, exchange rates, open orders/deliveries/invoices.", no_args_is_help=True
+)
 
 
 @app.callback()
@@ -25,3 +31,83 @@ def reviews(days: int = typer.Option(30, "--days", min=1, max=365)) -> None:
     with session_scope() as session:
         created = proposals.open_reviews(session, today=date.today(), actor=cli_actor(), days=days)
     typer.echo(f"{created} new review tasks")
+
+
+def _records(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV (line numbers from 2) or JSON Lines file; empty CSV cells are absent values."""
+    from riskdesk import jsonlines
+    from riskdesk.errors import ValidationFailed
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {path}: {exc}") from None
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        rows = []
+        for line, record in jsonlines.objects(text):
+            if not isinstance(record, dict):
+                raise ValidationFailed(f"line {line}: {record.reason}")
+            rows.append((line, record))
+        return rows
+    if path.suffix.lower() != ".csv":
+        raise fail(f"{path.name}: give a .csv or .jsonl file")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return [(n, {k: v for k, v in row.items() if k and v not in ("", None)}) for n, row in enumerate(reader, 2)]
+
+
+def _validated(model: type[Any], rows: list[tuple[int, dict[str, Any]]]) -> list[Any]:
+    from pydantic import ValidationError
+
+    from riskdesk.errors import ValidationFailed, details_from_pydantic
+
+    parsed = []
+    for line, row in rows:
+        try:
+            parsed.append(model.model_validate(row))
+        except ValidationError as exc:
+            problems = "; ".join(f"{d.field}: {d.reason}" for d in details_from_pydantic(exc.errors()))
+            raise ValidationFailed(f"line {line}: {problems} — nothing was loaded") from None
+    return parsed
+
+
+@app.command()
+@handles_errors
+def rates(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV/JSONL: currency,rate,valid_on"),
+) -> None:
+    """Load exchange rates (units of the base currency per unit, per day); all or nothing."""
+    from riskdesk.credit import exposure
+
+    records = _validated(exposure.RateIn, _records(file))
+    with session_scope() as session:
+        base = container().credit_policy.base_currency
+        loaded = exposure.load_rates(session, rates=records, base=base, actor=cli_actor())
+    typer.echo(f"{loaded} rates loaded")
+
+
+@app.command("exposure")
+@handles_errors
+def exposure_items(
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="CSV/JSONL: customer_id,kind,reference,currency,open_amount,document_date,due_on",
+    ),
+) -> None:
+    """Report open orders, deliveries and invoices from the ERP (0 settles an item); the whole file or nothing."""
+    from rich.progress import Progress
+
+    from riskdesk.credit import exposure
+
+    records = _validated(exposure.ItemIn, _records(file))
+    totals = {"created": 0, "updated": 0, "unchanged": 0}
+    with session_scope() as session, Progress(console=err, transient=True) as progress:
+        base = container().credit_policy.base_currency
+        task = progress.add_task("open items", total=len(records))
+        for start in range(0, len(records), exposure.MAX_BATCH):
+            batch = records[start : start + exposure.MAX_BATCH]
+            for key, value in exposure.record_items(session, items=batch, base=base, actor=cli_actor()).items():
+                totals[key] += value
+            progress.advance(task, len(batch))
+    typer.echo(", ".join(f"{value} {key}" for key, value in totals.items()))

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from riskdesk.db.base import Base
@@ -78,3 +78,83 @@ class CreditLimit(Base):
     expires_on: Mapped[date] = mapped_column(Date)
     approved_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FxRate(Base):
+    """Units of the base currency for one unit of ``currency``, valid from ``valid_on`` until the next one."""
+
+    __tablename__ = "fx_rates"
+    __table_args__ = (UniqueConstraint("currency", "valid_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Numeric(18, 8))
+    valid_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(64), default="")
+    loaded_by: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExposureItem(Base):
+    """An open commercial document as the ERP (or the event stream) reports it: the amount still open of an order
+    not yet delivered, a delivery not yet invoiced, or an invoice not yet paid. Zero: settled."""
+
+    __tablename__ = "credit_exposure_items"
+    __table_args__ = (UniqueConstraint("kind", "reference"), Index("ix_credit_exposure_items_customer", "customer_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # order | delivery | invoice
+    reference: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    open_amount: Mapped[Decimal] = mapped_column(MoneyAmount)
+    document_date: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupLimit(Base):
+    """A ceiling on the sum of the limits and of the exposure of a group's members."""
+
+    __tablename__ = "credit_group_limits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("customer_groups.id"), unique=True)
+    amount: Mapped[Decimal] = mapped_column(MoneyAmount)
+    currency: Mapped[str] = mapped_column(String(3))
+    expires_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(2000))
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CreditCheck(Base):
+    """One credit check of an order (reference + revision), its answer and reasons; a hold is a credit-block case
+    that an approver releases or rejects."""
+
+    __tablename__ = "credit_checks"
+    __table_args__ = (
+        UniqueConstraint("reference", "revision"),
+        Index("ix_credit_checks_status", "status", "id"),
+        Index("ix_credit_checks_customer", "customer_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    amount: Mapped[Decimal] = mapped_column(MoneyAmount)
+    currency: Mapped[str] = mapped_column(String(3))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(8))  # approve | hold
+    status: Mapped[str] = mapped_column(String(16))  # approved | held | released | rejected
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy_version: Mapped[str] = mapped_column(String(64))
+    checked_by: Mapped[str] = mapped_column(String(64))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reserved_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decision_reason: Mapped[str] = mapped_column(String(2000), default="")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from riskdesk.credit import proposals, service
+from riskdesk.credit import checks, proposals, service
+from riskdesk.credit import exposure as exposures
 from riskdesk.customers import service as customers
 from riskdesk.errors import DomainError, details_from_pydantic
 from riskdesk.security.permissions import Permission
@@ -42,9 +43,43 @@ def _page(
             "assessments": service.assessments_of(session, customer_id=customer_id, limit=10),
             "policy": container.credit_policy,
             "error": error,
+            **_exposure(session, container, customer_id),
         },
         status_code=status_code,
     )
+
+
+def _exposure(session: SessionDep, container: ContainerDep, customer_id: int) -> dict[str, Any]:
+    try:
+        exposure, _ = exposures.customer_exposure(session, customer_id=customer_id, policy=container.credit_policy)
+    except DomainError as exc:  # a missing exchange rate must not hide the rest of the page
+        return {"exposure": None, "exposure_error": exc.message, "checks": []}
+    return {
+        "exposure": exposure,
+        "exposure_error": "",
+        "checks": checks.checks(session, status=None, customer_id=customer_id, limit=20),
+        "bucket_label": bucket_label,
+    }
+
+
+def bucket_label(name: str, lang: str) -> str:
+    """'overdue_31_60' → 'Overdue 31–60 days' / '逾期 31–60 天'; the bands come from the policy."""
+    zh = lang == "zh"
+    if name.startswith("overdue_over_"):
+        days = name.rsplit("_", 1)[1]
+        return f"逾期 {days} 天以上" if zh else f"Overdue over {days} days"
+    if name.startswith("overdue_"):
+        _, low, high = name.split("_")
+        return f"逾期 {low}–{high} 天" if zh else f"Overdue {low}–{high} days"
+    return BUCKETS[name][0 if zh else 1]
+
+
+BUCKETS = {
+    "orders": ("未交货订单", "Open orders"),
+    "deliveries": ("已交货未开票", "Delivered, not invoiced"),
+    "invoices_not_due": ("未到期发票", "Invoices not yet due"),
+    "reserved": ("已通过检查、订单未到", "Approved checks awaiting their order"),
+}
 
 
 @router.get("/customers/{customer_id}/assessment")
@@ -136,15 +171,43 @@ def approvals_inbox(
 def _inbox(request: Request, session: SessionDep, *, error: str = "", status_code: int = 200) -> Response:
     pending = proposals.proposals(session, status="proposed")
     decided = [p for p in proposals.proposals(session, status=None) if p.status != "proposed"][:30]
-    names = {
-        c.id: c.name for c in (customers.get_customer(session, customer_id=p.customer_id) for p in [*pending, *decided])
-    }
+    blocks = checks.checks(session, status="held", limit=100)
+    ids = {p.customer_id for p in [*pending, *decided]} | {c.customer_id for c in blocks}
+    names = {i: customers.get_customer(session, customer_id=i).name for i in ids}
     return render(
         request,
         "credit/approvals.html",
-        {"pending": pending, "decided": decided, "names": names, "error": error},
+        {"pending": pending, "decided": decided, "blocks": blocks, "names": names, "error": error},
         status_code=status_code,
     )
+
+
+@router.post("/credit-blocks/{check_id}")
+def decide_block(
+    check_id: int,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    container: ContainerDep,
+    principal: Annotated[Principal, require_page(Permission.credit_approve)],
+) -> Response:
+    values = form_text(form)
+    decision = values.get("decision", "")
+    if decision not in ("release", "reject"):
+        return _inbox(request, session, error="choose release or reject", status_code=422)
+    try:
+        with session.begin_nested():
+            checks.decide_block(
+                session,
+                check_id=check_id,
+                decision="release" if decision == "release" else "reject",
+                reason=values.get("reason", ""),
+                policy=container.credit_policy,
+                actor=actor_of(request, principal),
+            )
+    except DomainError as exc:
+        return _inbox(request, session, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse("/approvals", status_code=303)
 
 
 @router.post("/approvals/{proposal_id}")
@@ -153,6 +216,7 @@ def decide(
     request: Request,
     form: FormDep,
     session: SessionDep,
+    container: ContainerDep,
     principal: Annotated[Principal, require_page(Permission.credit_approve)],
 ) -> Response:
     values = form_text(form)
@@ -163,6 +227,7 @@ def decide(
                 proposal_id=proposal_id,
                 decision=values.get("decision", ""),
                 reason=values.get("reason", ""),
+                policy=container.credit_policy,
                 actor=actor_of(request, principal),
             )
     except DomainError as exc:

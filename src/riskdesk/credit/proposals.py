@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
+from riskdesk.credit import exposure
 from riskdesk.credit.models import CreditAssessment, CreditLimit, CreditProposal
+from riskdesk.credit.policy import Policy
 from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
 from riskdesk.errors import Conflict, ErrorDetail, NotFound, PermissionDenied, ValidationFailed
@@ -81,8 +83,11 @@ def propose(session: Session, *, customer_id: int, data: ProposalIn, actor: Acto
     return proposal
 
 
-def decide(session: Session, *, proposal_id: int, decision: str, reason: str, actor: Actor) -> CreditProposal:
-    """Approve, reject or return. The approver needs approval authority at least the limit; never their own."""
+def decide(
+    session: Session, *, proposal_id: int, decision: str, reason: str, policy: Policy, actor: Actor
+) -> CreditProposal:
+    """Approve, reject or return; never one's own proposal. Approving needs the policy's approval level for the
+    group's whole commitment (this limit and the other members' limits, in the base currency) at this grade."""
     if decision not in DECISIONS:
         raise ValidationFailed("decision must be approve, reject or return")
     if len(reason.strip()) < 3:
@@ -93,12 +98,7 @@ def decide(session: Session, *, proposal_id: int, decision: str, reason: str, ac
     if proposal.proposed_by == actor.name:
         raise PermissionDenied("nobody decides on their own proposal (four eyes); another approver must")
     if decision == "approve":
-        authority = security.get_user(session, username=actor.name).approval_authority
-        if authority is None or authority < proposal.limit_amount:
-            raise PermissionDenied(
-                f"approving {proposal.limit_amount} {proposal.currency} needs approval authority of at least that;"
-                f" yours is {authority if authority is not None else 'none'} — pass it to a higher approver"
-            )
+        _require_level(session, proposal, policy, actor)
     status = DECISIONS[decision]
     decided = session.execute(
         update(CreditProposal)
@@ -134,6 +134,23 @@ def decide(session: Session, *, proposal_id: int, decision: str, reason: str, ac
         reason=reason.strip(),
     )
     return proposal
+
+
+def _require_level(session: Session, proposal: CreditProposal, policy: Policy, actor: Actor) -> None:
+    rates = exposure.rates_on(session, day=utcnow().date(), base=policy.base_currency)
+    customer = customers.get_customer(session, customer_id=proposal.customer_id)
+    own = rates.convert(proposal.limit_amount, proposal.currency, policy.base_currency)
+    others, count = exposure.group_commitment(
+        session, group_id=customer.group_id, customer_id=customer.id, rates=rates, currency=policy.base_currency
+    )
+    needed = policy.required_level(amount=own + others, grade=proposal.grade)
+    held = security.get_user(session, username=actor.name).approval_level
+    if held is None or held < needed.level:
+        group = f" with the group's {count} other limits" if count else ""
+        raise PermissionDenied(
+            f"approving {own + others:,.2f} {policy.base_currency}{group} at grade {proposal.grade} needs approval"
+            f" level {needed.level} ({needed.en}); yours is {held or 'none'} — pass it to a higher approver"
+        )
 
 
 def limit_of(session: Session, *, customer_id: int) -> CreditLimit | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.credit import assess as maths
+from riskdesk.credit import exposure
 from riskdesk.credit.models import CreditAssessment
 from riskdesk.credit.policy import Policy
 from riskdesk.customers import service as customers
@@ -38,6 +39,7 @@ def gather_inputs(session: Session, *, customer_id: int, policy: Policy, today: 
     latest = periods[-1] if periods else None
     ratio = {r["name"]: r["value"] for r in latest.ratios} if latest else {}
     statements = [s for s in loaded if s.period_type == "annual"]
+    currency = statements[-1].currency if statements else (customer.registered_capital_currency or "CNY")
     lines = financials.amounts(statements[-1]) if statements else {}
     years = None
     if customer.established_on:
@@ -47,7 +49,7 @@ def gather_inputs(session: Session, *, customer_id: int, policy: Policy, today: 
         "customer_id": customer_id,
         "as_of": today.isoformat(),
         "period_end": latest.period_end.isoformat() if latest else None,
-        "currency": statements[-1].currency if statements else (customer.registered_capital_currency or "CNY"),
+        "currency": currency,
         "facts": {
             "z_score": str(latest.z_score["value"]) if latest and latest.z_score["value"] is not None else None,
             "current_ratio": str(ratio["current"]) if ratio.get("current") is not None else None,
@@ -65,17 +67,44 @@ def gather_inputs(session: Session, *, customer_id: int, policy: Policy, today: 
         if "equity" in lines
         else None,
         "annual_revenue": str(lines["revenue"]) if "revenue" in lines else None,
+        "caps": _caps(session, customer.id, customer.group_id, policy, today, currency),
+    }
+
+
+def _caps(
+    session: Session, customer_id: int, group_id: int | None, policy: Policy, today: date, currency: str
+) -> dict[str, str | None]:
+    """The group limit's headroom (less the other members' limits) and the portfolio-share cap, in ``currency``."""
+    rates = exposure.rates_on(session, day=today, base=policy.base_currency)
+    headroom = None
+    group_limit = exposure.group_limit_of(session, group_id=group_id) if group_id is not None else None
+    if group_limit is not None and group_limit.expires_on >= today:
+        others, _ = exposure.group_commitment(
+            session, group_id=group_id, customer_id=customer_id, rates=rates, currency=currency
+        )
+        headroom = rates.convert(group_limit.amount, group_limit.currency, currency) - others
+    total = exposure.portfolio_total(session, policy=policy, rates=rates)
+    portfolio_cap = None
+    if total > 0:
+        cap = (policy.caps.max_portfolio_share * total).quantize(Decimal("0.01"))
+        portfolio_cap = rates.convert(cap, policy.base_currency, currency)
+    return {
+        "group_headroom": str(headroom) if headroom is not None else None,
+        "portfolio_cap": str(portfolio_cap) if portfolio_cap is not None else None,
     }
 
 
 def evaluate(policy: Policy, inputs: dict[str, Any], expected_monthly_sales: Decimal | None) -> maths.Assessment:
     """Pure: the same inputs and policy version give the same assessment (the replay the ledger relies on)."""
+    caps = inputs.get("caps") or {}
     return maths.assess(
         policy,
         {key: _decimal(value) for key, value in inputs["facts"].items()},
         tangible_net_worth=_decimal(inputs["tangible_net_worth"]),
         annual_revenue=_decimal(inputs["annual_revenue"]),
         expected_monthly_sales=expected_monthly_sales,
+        group_headroom=_decimal(caps.get("group_headroom")),
+        portfolio_cap=_decimal(caps.get("portfolio_cap")),
     )
 
 

@@ -139,3 +139,18 @@ def relationships_of(session: Session, *, customer_id: int) -> list[Relationship
         )
         for link in links
     ]
+
+
+def get_group(session: Session, *, group_id: int) -> CustomerGroup:
+    group = session.get(CustomerGroup, group_id)
+    if group is None:
+        raise NotFound(f"customer group {group_id} does not exist")
+    return group
+
+
+def group_member_ids(session: Session, *, group_id: int) -> list[int]:
+    return list(session.scalars(select(Customer.id).where(Customer.group_id == group_id).order_by(Customer.id)))
+
+
+def existing_customer_ids(session: Session, ids: set[int]) -> set[int]:
+    return set(session.scalars(select(Customer.id).where(Customer.id.in_(ids)))) if ids else set()

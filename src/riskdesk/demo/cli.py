@@ -55,7 +55,7 @@ def demo(
     )
     typer.echo(f"demo users (password for all: {DEMO_PASSWORD}):")
     for username, role in DEMO_USERS.items():
-        note = "  (may approve limits up to 10,000,000)" if username == "approver" else ""
+        note = "  (approval level 2: up to 10,000,000 CNY, grades 1–8)" if username == "approver" else ""
         typer.echo(f"  {username:12} {role.value}{note}")
     if not serve:
         container.dispose()

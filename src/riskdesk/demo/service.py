@@ -61,7 +61,7 @@ def load(
             actor=DEMO_ACTOR,
             display_name=f"Demo {role.value.replace('_', ' ')}",
         )
-    security.set_approval_authority(session, username="approver", amount=Decimal(10_000_000), actor=DEMO_ACTOR)
+    security.set_approval_level(session, username="approver", level=2, actor=DEMO_ACTOR)
     book = generator.build(seed=seed, companies=companies, individuals=individuals, owners=["analyst", "credit"])
     total = len(book.companies) + len(book.individuals) + len(book.links)
     done = 0
@@ -114,6 +114,7 @@ def load(
         step()
     entries, records, hits = _reference_data(session, container=container, book=book, seed=seed)
     _statements(session, rng=random.Random(seed), company_ids=company_ids[:60])
+    _credit(session, container=container, rng=random.Random(seed), company_ids=company_ids[:40])
     return DemoSummary(len(company_ids), len(person_ids), len(book.groups), len(book.links), entries, records, hits)
 
 
@@ -177,7 +178,6 @@ def _reference_data(
 def _statements(session: Session, *, rng: Any, company_ids: list[int]) -> None:
     """Three balanced annual statements (in 万元) for the first companies: some healthy, some sliding."""
     from datetime import date
-    from decimal import Decimal
 
     from riskdesk.financials import service as financials
     from riskdesk.financials.schemas import StatementIn
@@ -216,3 +216,102 @@ def _statements(session: Session, *, rng: Any, company_ids: list[int]) -> None:
                 actor=DEMO_ACTOR,
                 data=StatementIn(period_end=date(year, 12, 31), unit="万元", lines=lines, source="demo"),
             )
+
+
+def _credit(session: Session, *, container: Container, rng: Any, company_ids: list[int]) -> None:
+    """Exchange rates, assessed and approved limits (the largest and the worst grades wait in the approvals inbox),
+    open orders, deliveries and invoices — some overdue — and credit checks, a few of them held."""
+    from datetime import date, timedelta
+
+    from riskdesk.audit.service import Actor
+    from riskdesk.credit import checks, proposals
+    from riskdesk.credit import exposure as exposures
+    from riskdesk.credit import service as credit
+    from riskdesk.errors import DomainError
+
+    today = date.today()
+    policy = container.credit_policy
+    rates = [("USD", "7.12"), ("EUR", "7.68"), ("HKD", "0.91")]
+    exposures.load_rates(
+        session,
+        rates=[
+            exposures.RateIn(currency=c, rate=Decimal(r), valid_on=today - timedelta(days=1), source="demo")
+            for c, r in rates
+        ],
+        base=policy.base_currency,
+        actor=DEMO_ACTOR,
+    )
+    officer, approver, erp = Actor("credit"), Actor("approver"), Actor("erp-demo")
+    for number, customer_id in enumerate(company_ids):
+        customers.get_customer(session, customer_id=customer_id).status = "active"
+        monthly = Decimal(rng.randrange(200, 5_000)) * 1000
+        record = credit.assess_customer(
+            session, customer_id=customer_id, policy=policy, actor=officer, expected_monthly_sales=monthly
+        )
+        if not record.recommended_limit:
+            continue
+        proposal = proposals.propose(
+            session,
+            customer_id=customer_id,
+            data=proposals.ProposalIn(
+                grade=record.grade,
+                limit_amount=record.recommended_limit,
+                currency=record.currency,
+                payment_days=record.payment_days,
+                conditions=list(record.conditions),
+                effective_from=today - timedelta(days=rng.randrange(10, 300)),
+                expires_on=today + timedelta(days=rng.randrange(20, 360)),
+                assessment_id=record.id,
+                rationale="demo: as assessed",
+            ),
+            actor=officer,
+        )
+        try:
+            with session.begin_nested():
+                proposals.decide(
+                    session, proposal_id=proposal.id, decision="approve", reason="demo", policy=policy, actor=approver
+                )
+        except DomainError:  # beyond the demo approver's level: it waits in the inbox for a higher one
+            continue
+        limit = record.recommended_limit
+        items = []
+        for n in range(rng.randrange(1, 6)):
+            kind = rng.choice(("order", "delivery", "invoice", "invoice"))
+            issued = today - timedelta(days=rng.randrange(0, record.payment_days + 35))
+            items.append(
+                exposures.ItemIn(
+                    customer_id=customer_id,
+                    kind=kind,
+                    reference=f"{kind[:3].upper()}-{customer_id}-{n}",
+                    currency=record.currency,
+                    open_amount=(limit * Decimal(rng.randrange(5, 30)) / 100).quantize(Decimal("0.01")),
+                    document_date=issued,
+                    due_on=issued + timedelta(days=record.payment_days) if kind == "invoice" else None,
+                )
+            )
+        exposures.record_items(session, items=items, base=policy.base_currency, actor=erp)
+        for n in range(1 + number % 3):
+            share = Decimal(rng.choice((3, 5, 10, 15, 30))) / 100
+            order = checks.CheckIn(
+                customer_id=customer_id,
+                amount=max(Decimal("0.01"), (limit * share).quantize(Decimal("0.01"))),
+                currency=record.currency,
+                reference=f"SO-{customer_id}-{n}",
+            )
+            result = checks.check_credit(session, data=order, policy=policy, actor=erp)
+            if result.check.status == "approved" and rng.random() < 0.7:  # the order arrives; the rest stay reserved
+                exposures.record_items(
+                    session,
+                    items=[
+                        exposures.ItemIn(
+                            customer_id=customer_id,
+                            kind="order",
+                            reference=order.reference,
+                            currency=order.currency,
+                            open_amount=order.amount,
+                            document_date=today,
+                        )
+                    ],
+                    base=policy.base_currency,
+                    actor=erp,
+                )

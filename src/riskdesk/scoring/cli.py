@@ -45,7 +45,7 @@ def train(
     fit_part, check_part = train_test_split(frame, test_size=holdout, stratify=labels, random_state=0)
     model = scorecard.train(fit_part, target=target, exclude=tuple(id_column), version=f"scorecard:{data.stem}")
     check_labels = scorecard.target_vector(list(check_part[target]), target)
-    scores = [model.score_row(row)["probability_of_default"] for row in check_part.to_dict("records")]
+    scores = model.score_frame(check_part)["probability_of_default"].tolist()
     model.metrics = scorecard.evaluate(check_labels, scores)
     path = model.save(out)
     err.print(f"scorecard with {len(model.features)} characteristics saved to {path}")
@@ -60,17 +60,13 @@ def score(
     out: Path = typer.Option(..., "--out", dir_okay=False, help="CSV with score, PD and the top three reasons"),
 ) -> None:
     """Score every row: points, probability of default, and the three characteristics that cost the most."""
-    import csv
-
     from riskdesk.scoring.scorecard import ScorecardModel
 
     model = ScorecardModel.load(model_dir)
     frame = _read(data)
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "score", "probability_of_default", "reason_1", "reason_2", "reason_3"])
-        for number, row in enumerate(frame.to_dict("records"), start=1):
-            result = model.score_row(row)
-            reasons = [r["en"] for r in result["reasons"]] + [""] * 3
-            writer.writerow([number, result["score"], result["probability_of_default"], *reasons[:3]])
+    scored = model.score_frame(frame)
+    columns = ["score", "probability_of_default", "reason_1_en", "reason_2_en", "reason_3_en"]
+    table = scored[columns].rename(columns={f"reason_{k}_en": f"reason_{k}" for k in (1, 2, 3)})
+    table.insert(0, "row", range(1, len(table) + 1))
+    table.to_csv(out, index=False, lineterminator="\r\n", encoding="utf-8")
     err.print(f"scored {len(frame)} rows into {out}")

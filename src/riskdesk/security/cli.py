@@ -107,19 +107,16 @@ def roles() -> None:
     )
 
 
-@app.command("set-authority")
+@app.command("set-level")
 @handles_errors
-def set_authority(
+def set_level(
     username: str,
-    maximum: str = typer.Option(..., "--max", help="the largest credit limit they may approve; 'none' withdraws it"),
+    level: str = typer.Option(..., "--level", help="an approval level of the credit policy; 'none' withdraws it"),
 ) -> None:
-    """Give an approver authority to approve credit limits up to an amount (in the limit's currency)."""
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        amount = None if maximum.lower() == "none" else Decimal(maximum.replace(",", ""))
-    except InvalidOperation:
-        raise fail(f"--max must be an amount or 'none', not {maximum!r}") from None
+    """Give an approver an approval level of the credit policy (what each level may approve: `approval_levels`)."""
+    if level.lower() != "none" and not level.isdigit():
+        raise fail(f"--level must be a level number or 'none', not {level!r}")
+    number = None if level.lower() == "none" else int(level)
     with session_scope() as session:
-        service.set_approval_authority(session, username=username, amount=amount, actor=cli_actor())
-    typer.echo(f"{username} may approve limits up to {amount if amount is not None else 'nothing'}")
+        service.set_approval_level(session, username=username, level=number, actor=cli_actor())
+    typer.echo(f"{username} holds approval level {number if number is not None else 'none'}")

@@ -27,7 +27,9 @@ class Permission(StrEnum):
     watchlists_manage = "watchlists:manage"  # import watchlists and registry snapshots
     verification_run = "verification:run"  # verify a customer against the registry
     credit_assess = "credit:assess"  # score, grade and propose a limit
-    credit_approve = "credit:approve"  # decide on others' proposals, within one's approval authority
+    credit_approve = "credit:approve"  # decide on others' proposals and credit blocks, within one's approval level
+    credit_check = "credit:check"  # ask whether an order may go out on credit (the ERP's token)
+    exposure_write = "exposure:write"  # report open orders, deliveries, invoices; load exchange rates
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
@@ -56,6 +58,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.customers_import,
             Permission.personal_data_read,
             Permission.credit_assess,
+            Permission.credit_check,
+            Permission.exposure_write,
             Permission.screening_read,
             Permission.screening_decide,
             Permission.verification_run,

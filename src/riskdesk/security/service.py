@@ -8,7 +8,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import structlog
 from sqlalchemy import func, select, text
@@ -130,25 +129,21 @@ def set_role(session: Session, *, username: str, role: Role, actor: Actor) -> Us
     return user
 
 
-def set_approval_authority(session: Session, *, username: str, amount: Decimal | None, actor: Actor) -> User:
-    """The largest limit ``username`` may approve (None withdraws the authority)."""
-    if amount is not None and amount < 0:
-        raise ValidationFailed("an approval authority is an amount of 0 or more")
+def set_approval_level(session: Session, *, username: str, level: int | None, actor: Actor) -> User:
+    """The credit policy's approval level ``username`` holds (None withdraws the authority); what each level may
+    approve is the policy's to say, so that changing it needs no change of users."""
+    if level is not None and level < 1:
+        raise ValidationFailed("an approval level is a number of 1 or more (see the credit policy's approval_levels)")
     user = get_user(session, username=username)
-    old = user.approval_authority
-    user.approval_authority = amount
+    old = user.approval_level
+    user.approval_level = level
     audit.append(
         session,
         actor=actor,
         action="user.authority_changed",
         entity_type="user",
         entity_id=user.id,
-        changes={
-            "approval_authority": {
-                "old": str(old) if old is not None else None,
-                "new": str(amount) if amount is not None else None,
-            }
-        },
+        changes={"approval_level": {"old": old, "new": level}},
     )
     return user
 

@@ -1,0 +1,332 @@
+"""Exposure: open orders, deliveries and invoices as the ERP or the event stream reports them, exchange rates, group
+limits — and the buckets, per customer, per group and for the whole unit, in the currency of the limit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from riskdesk.audit import service as audit
+from riskdesk.audit.service import Actor
+from riskdesk.credit import buckets
+from riskdesk.credit.buckets import Exposure, OpenItem, Rate, Rates
+from riskdesk.credit.models import CreditCheck, CreditLimit, ExposureItem, FxRate, GroupLimit
+from riskdesk.credit.policy import Policy
+from riskdesk.customers import relationships
+from riskdesk.customers import service as customers
+from riskdesk.db.types import utcnow
+from riskdesk.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+
+MAX_BATCH = 5000
+
+
+class RateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    rate: Decimal = Field(gt=0, max_digits=18, decimal_places=8)
+    valid_on: date
+    source: str = Field(default="", max_length=64)
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    customer_id: int
+    kind: Literal["order", "delivery", "invoice"]
+    reference: str = Field(min_length=1, max_length=64)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    open_amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+    document_date: date
+    due_on: date | None = None
+
+    @model_validator(mode="after")
+    def _due_date(self) -> Self:
+        if self.kind == "invoice" and self.due_on is None:
+            raise ValueError("due_on: an invoice needs its due date to age it")
+        if self.due_on is not None and self.due_on < self.document_date:
+            raise ValueError("due_on: an invoice falls due on or after its date")
+        return self
+
+
+class GroupLimitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    expires_on: date
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+def load_rates(session: Session, *, rates: list[RateIn], base: str, actor: Actor) -> int:
+    """Add or correct rates (one per currency and day); the base currency needs none."""
+    if not rates:
+        raise ValidationFailed("give at least one rate")
+    if any(r.currency == base for r in rates):
+        raise ValidationFailed(f"{base} is the base currency: its rate is 1 by definition; leave it out")
+    keys = [(r.currency, r.valid_on) for r in rates]
+    if len(set(keys)) != len(keys):
+        raise ValidationFailed("the same currency and day appear twice; give one rate per currency and day")
+    existing = {
+        (r.currency, r.valid_on): r
+        for r in session.scalars(select(FxRate).where(tuple_(FxRate.currency, FxRate.valid_on).in_(keys)))
+    }
+    for given in rates:
+        row = existing.get((given.currency, given.valid_on))
+        if row is None:
+            session.add(FxRate(**given.model_dump(), loaded_by=actor.name))
+        else:
+            row.rate, row.source, row.loaded_by, row.loaded_at = given.rate, given.source, actor.name, utcnow()
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="fx.rates_loaded",
+        entity_type="fx_rates",
+        entity_id=0,
+        changes={
+            "rates": [
+                {"currency": c, "valid_on": d.isoformat(), "rate": str(r.rate)}
+                for (c, d), r in zip(keys, rates, strict=True)
+            ][:200],
+            "count": len(rates),
+        },
+    )
+    return len(rates)
+
+
+def rates_on(session: Session, *, day: date, base: str) -> Rates:
+    """The latest rate of each currency on or before ``day``."""
+    latest = (
+        select(FxRate.currency, func.max(FxRate.valid_on).label("valid_on"))
+        .where(FxRate.valid_on <= day)
+        .group_by(FxRate.currency)
+        .subquery()
+    )
+    rows = session.execute(
+        select(FxRate.currency, FxRate.rate, FxRate.valid_on).join(
+            latest, and_(FxRate.currency == latest.c.currency, FxRate.valid_on == latest.c.valid_on)
+        )
+    )
+    return Rates(base, {currency: Rate(currency, rate, day) for currency, rate, day in rows})
+
+
+def list_rates(session: Session, *, limit: int = 200) -> list[FxRate]:
+    return list(session.scalars(select(FxRate).order_by(FxRate.valid_on.desc(), FxRate.currency).limit(limit)))
+
+
+def record_items(session: Session, *, items: list[ItemIn], base: str, actor: Actor) -> dict[str, int]:
+    """Create or update open items, all or nothing; an item's reference stays with its customer."""
+    if not items:
+        raise ValidationFailed("give at least one item")
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed(f"at most {MAX_BATCH} items per batch; split the file")
+    keys = [(i.kind, i.reference) for i in items]
+    seen: set[tuple[str, str]] = set()
+    for position, key in enumerate(keys):
+        if key in seen:
+            raise ValidationFailed(
+                f"item {position}: {key[0]} {key[1]} appears twice in the batch; send its latest state once",
+                details=[ErrorDetail(f"items.{position}.reference", "duplicate in batch")],
+            )
+        seen.add(key)
+    unknown = {i.customer_id for i in items} - relationships.existing_customer_ids(
+        session, {i.customer_id for i in items}
+    )
+    if unknown:
+        position = next(p for p, i in enumerate(items) if i.customer_id in unknown)
+        raise NotFound(
+            f"customer {sorted(unknown)[0]} does not exist (item {position}); create the customer first",
+            details=[ErrorDetail(f"items.{position}.customer_id", "unknown customer")],
+        )
+    known = {base} | set(session.scalars(select(FxRate.currency).distinct()))
+    for position, item in enumerate(items):
+        if item.currency not in known:
+            raise ValidationFailed(
+                f"item {position}: there is no exchange rate for {item.currency}; load one first",
+                details=[ErrorDetail(f"items.{position}.currency", "no exchange rate")],
+            )
+    existing = {
+        (e.kind, e.reference): e
+        for e in session.scalars(
+            select(ExposureItem).where(tuple_(ExposureItem.kind, ExposureItem.reference).in_(keys))
+        )
+    }
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    changes: dict[int, list[dict[str, str | None]]] = defaultdict(list)
+    for position, item in enumerate(items):
+        row = existing.get((item.kind, item.reference))
+        values = item.model_dump()
+        if row is None:
+            session.add(ExposureItem(**values, updated_by=actor.name))
+            counts["created"] += 1
+        elif row.customer_id != item.customer_id:
+            raise Conflict(
+                f"item {position}: {item.kind} {item.reference} belongs to customer {row.customer_id}, not"
+                f" {item.customer_id}; a reference names one document of one customer",
+                details=[ErrorDetail(f"items.{position}.customer_id", "reference of another customer")],
+            )
+        elif all(getattr(row, k) == v for k, v in values.items()):
+            counts["unchanged"] += 1
+            continue
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_by, row.updated_at = actor.name, utcnow()
+            counts["updated"] += 1
+        changes[item.customer_id].append(
+            {"kind": item.kind, "reference": item.reference, "open": str(item.open_amount), "currency": item.currency}
+        )
+    session.flush()
+    for customer_id, changed in changes.items():
+        audit.append(
+            session,
+            actor=actor,
+            action="exposure.updated",
+            entity_type="customer",
+            entity_id=customer_id,
+            changes={"items": changed},
+        )
+    return counts
+
+
+def _open_items(session: Session, customer_ids: list[int], *, excluding: str | None = None) -> list[OpenItem]:
+    query = select(
+        ExposureItem.kind,
+        ExposureItem.reference,
+        ExposureItem.currency,
+        ExposureItem.open_amount,
+        ExposureItem.document_date,
+        ExposureItem.due_on,
+    ).where(ExposureItem.customer_id.in_(customer_ids), ExposureItem.open_amount > 0)
+    if excluding is not None:
+        query = query.where(~and_(ExposureItem.kind == "order", ExposureItem.reference == excluding))
+    return [OpenItem(*row) for row in session.execute(query)]
+
+
+def _reserved(
+    session: Session, customer_ids: list[int], *, now: datetime, excluding: str | None = None
+) -> list[OpenItem]:
+    """Approved or released checks still within their reservation whose order has not arrived: the latest revision
+    of each reference counts, once."""
+    arrived = select(ExposureItem.id).where(
+        ExposureItem.kind == "order", ExposureItem.reference == CreditCheck.reference
+    )
+    rows = session.execute(
+        select(CreditCheck.reference, CreditCheck.currency, CreditCheck.amount, CreditCheck.checked_at)
+        .where(
+            CreditCheck.customer_id.in_(customer_ids),
+            CreditCheck.status.in_(("approved", "released")),
+            CreditCheck.reserved_until > now,
+            ~arrived.exists(),
+        )
+        .order_by(CreditCheck.reference, CreditCheck.revision)
+    )
+    latest = {reference: (currency, amount, at) for reference, currency, amount, at in rows if reference != excluding}
+    return [
+        OpenItem("reserved", reference, currency, amount, at.date())
+        for reference, (currency, amount, at) in latest.items()
+    ]
+
+
+def exposure_of(
+    session: Session,
+    *,
+    customer_ids: list[int],
+    policy: Policy,
+    currency: str,
+    now: datetime | None = None,
+    rates: Rates | None = None,
+    excluding: str | None = None,
+) -> Exposure:
+    """Buckets of ``customer_ids`` in ``currency``; ``excluding`` leaves out the order (and reservation) of one
+    reference — the one being checked again, whose new amount replaces the old."""
+    now = now or utcnow()
+    rates = rates or rates_on(session, day=now.date(), base=policy.base_currency)
+    items = _open_items(session, customer_ids, excluding=excluding) + _reserved(
+        session, customer_ids, now=now, excluding=excluding
+    )
+    return buckets.exposure(items, today=now.date(), currency=currency, rates=rates, bands=policy.checks.overdue_bands)
+
+
+def customer_exposure(session: Session, *, customer_id: int, policy: Policy) -> tuple[Exposure, CreditLimit | None]:
+    customers.get_customer(session, customer_id=customer_id)
+    limit = session.scalar(select(CreditLimit).where(CreditLimit.customer_id == customer_id))
+    currency = limit.currency if limit else policy.base_currency
+    return exposure_of(session, customer_ids=[customer_id], policy=policy, currency=currency), limit
+
+
+def group_exposure(session: Session, *, group_id: int, policy: Policy) -> tuple[Exposure, GroupLimit | None]:
+    relationships.get_group(session, group_id=group_id)
+    limit = group_limit_of(session, group_id=group_id)
+    members = relationships.group_member_ids(session, group_id=group_id)
+    currency = limit.currency if limit else policy.base_currency
+    return exposure_of(session, customer_ids=members, policy=policy, currency=currency), limit
+
+
+def portfolio_total(session: Session, *, policy: Policy, rates: Rates) -> Decimal:
+    """The unit's whole exposure (every open item) in the base currency."""
+    rows = session.execute(
+        select(ExposureItem.currency, func.sum(ExposureItem.open_amount))
+        .where(ExposureItem.open_amount > 0)
+        .group_by(ExposureItem.currency)
+    ).all()
+    return sum((rates.convert(Decimal(total), cur, policy.base_currency) for cur, total in rows), Decimal(0))
+
+
+def group_limit_of(session: Session, *, group_id: int) -> GroupLimit | None:
+    return session.scalar(select(GroupLimit).where(GroupLimit.group_id == group_id))
+
+
+def set_group_limit(session: Session, *, group_id: int, data: GroupLimitIn, actor: Actor) -> GroupLimit:
+    """A ceiling over the group's members (decision 0009: an approver sets it alone, as it only ever restricts)."""
+    relationships.get_group(session, group_id=group_id)
+    if data.expires_on <= utcnow().date():
+        raise ValidationFailed("expires_on: a group limit must run into the future")
+    limit = group_limit_of(session, group_id=group_id)
+    old = {"amount": str(limit.amount), "currency": limit.currency} if limit else None
+    if limit is None:
+        limit = GroupLimit(group_id=group_id)
+        session.add(limit)
+    limit.amount, limit.currency, limit.expires_on, limit.reason = (
+        data.amount,
+        data.currency,
+        data.expires_on,
+        data.reason,
+    )
+    limit.set_by, limit.set_at = actor.name, utcnow()
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="credit.group_limit_set",
+        entity_type="customer_group",
+        entity_id=group_id,
+        changes={
+            "old": old,
+            "new": {"amount": str(data.amount), "currency": data.currency, "expires_on": data.expires_on.isoformat()},
+        },
+        reason=data.reason,
+    )
+    return limit
+
+
+def group_commitment(
+    session: Session, *, group_id: int | None, customer_id: int, rates: Rates, currency: str
+) -> tuple[Decimal, int]:
+    """The sum of the approved limits of the customer's group, other than the customer's own, in ``currency``."""
+    if group_id is None:
+        return Decimal(0), 0
+    others = session.scalars(
+        select(CreditLimit).where(
+            CreditLimit.customer_id.in_(relationships.group_member_ids(session, group_id=group_id)),
+            CreditLimit.customer_id != customer_id,
+        )
+    ).all()
+    return sum((rates.convert(o.amount, o.currency, currency) for o in others), Decimal(0)), len(others)
