@@ -12,6 +12,8 @@ from benchmarks import (
     bench_batch_scoring,
     bench_credit_checks,
     bench_foundation,
+    bench_pd_models,
+    bench_reasons,
     bench_scorecard,
     bench_screening,
     bench_screening_speed,
@@ -42,6 +44,8 @@ BENCHMARKS: list[tuple[str, str, Callable[[], Any], Callable[[Any], list[str]]]]
     ("scorecard", "Scorecard benchmark", bench_scorecard.run, bench_scorecard.report),
     ("batch-scoring", "Batch scoring benchmark", bench_batch_scoring.run, bench_batch_scoring.report),
     ("credit-checks", "Credit-check API benchmark", bench_credit_checks.run, bench_credit_checks.report),
+    ("pd-models", "PD model benchmark", bench_pd_models.run, bench_pd_models.report),
+    ("reasons", "Reasons benchmark", bench_reasons.run, bench_reasons.report),
 ]
 
 

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     data_dir: Path = Path("var")
     documents_dir: Path | None = None  # default: <data_dir>/documents
+    models_dir: Path | None = None  # default: <data_dir>/models — registered PD model versions
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     encryption_keys: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {DEV_ENCRYPTION_KEY_ID: DEV_ENCRYPTION_KEY}, repr=False
@@ -158,6 +159,10 @@ class Settings(BaseSettings):
     @property
     def resolved_documents_dir(self) -> Path:
         return self.documents_dir or self.data_dir / "documents"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def resolved_database_url(self) -> str:

@@ -21,7 +21,17 @@ class CustomerChanged:
     customer_id: int
 
 
-Event = CustomerChanged
+@dataclass(frozen=True)
+class GradeDowngraded:
+    """A rescoring moved a customer down by at least the threshold of grades: monitoring raises an alert."""
+
+    customer_id: int
+    previous_grade: str
+    grade: str
+    probability_of_default: str
+
+
+Event = CustomerChanged | GradeDowngraded
 
 
 def record(session: Session, event: Event) -> None:

@@ -138,6 +138,7 @@ def concrete(path: str, world: dict[str, Any]) -> str:
         "hit_id": 999_999,
         "proposal_id": 999_999,
         "check_id": 999_999,
+        "version_id": 999_999,
         "group_id": 999_999,
         "document_id": 999_999,
         "task_id": 999_999,

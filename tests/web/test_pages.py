@@ -97,6 +97,7 @@ def test_every_page_renders_in_chinese_with_every_text_translated(
             "/screening?status=dismissed",
             f"/customers/{company['id']}/assessment",
             "/approvals",
+            "/models",
             "/customers/new?kind=company",
             "/customers/new?kind=individual",
             f"/customers/{person['id']}/edit",

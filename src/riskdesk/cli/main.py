@@ -20,6 +20,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "documents": ("riskdesk.verification.registry_cli:documents_app", "Turn documents expiring soon into tasks."),
     "demo": ("riskdesk.demo.cli", "Build a seeded demo portfolio in a fresh database and serve the desk."),
     "ids": ("riskdesk.verification.ids_cli", "Check unified social credit codes, resident ID numbers and LEIs."),
+    "model": ("riskdesk.scoring.model_cli", "Train, evaluate and score probability-of-default models."),
     "scorecard": ("riskdesk.scoring.cli", "Train a points scorecard on labelled data and score with it."),
     "screen": ("riskdesk.verification.cli", "Screen a name against the watchlists; compare two names; re-screen."),
     "registry": ("riskdesk.verification.registry_cli:registry_app", "Import registry snapshots for verification."),

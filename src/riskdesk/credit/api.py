@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from riskdesk.credit import checks, proposals, service
+from riskdesk.credit import checks, portfolio, proposals, service
 from riskdesk.credit import exposure as exposures
 from riskdesk.credit.buckets import Exposure
 from riskdesk.credit.models import CreditAssessment, CreditCheck, CreditProposal
@@ -360,3 +361,66 @@ def decide_block(
         actor=actor_of(request, principal),
     )
     return check_out(check)
+
+
+@router.post("/portfolio/rescoring")
+def rescore_portfolio(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    principal: Annotated[Principal, require(Permission.models_manage)],
+) -> dict[str, Any]:
+    """Score every company by the champion (challenger in shadow), with the overlays in force; the grade migration
+    matrix of the run."""
+    result = portfolio.rescore(
+        session, policy=container.credit_policy, actor=actor_of(request, principal), today=date.today()
+    )
+    return rescored_out(result)
+
+
+def rescored_out(result: portfolio.Rescored) -> dict[str, Any]:
+    return {
+        "run": result.run,
+        "model_version": result.model_version,
+        "scored": result.scored,
+        "downgraded": result.downgraded,
+        "migrations": [
+            {"from": before, "to": after, "customers": count} for before, after, count in result.migration_rows()
+        ],
+    }
+
+
+@router.get("/customers/{customer_id}/explanation")
+def explanation(
+    customer_id: int, session: SessionDep, principal: Annotated[Principal, require(Permission.customers_read)]
+) -> dict[str, Any]:
+    """The explanation of the automated assessment a person may ask for (PIPL Art. 24): model, overlay, PD, grade,
+    reasons and inputs, and the expert assessment's reasons."""
+    return portfolio.explanation(session, customer_id=customer_id)
+
+
+@router.post("/portfolio/model-health")
+def model_health(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    principal: Annotated[Principal, require(Permission.models_manage)],
+) -> dict[str, Any]:
+    """PSI of the champion's PD and CSI of its features on the latest rescoring against the training population,
+    realised AUC/KS against today's outcomes (90+ days past due); ``review_needed`` past the thresholds."""
+    record = portfolio.check_model(session, policy=container.credit_policy, actor=actor_of(request, principal))
+    return health_out(record)
+
+
+def health_out(record: Any) -> dict[str, Any]:
+    return {
+        "model_version_id": record.model_version_id,
+        "run": record.run,
+        "rows": record.rows,
+        "psi": str(record.psi),
+        "csi": record.csi,
+        "realised": record.realised,
+        "review_needed": record.review_needed,
+        "checked_by": record.checked_by,
+        "checked_at": record.checked_at,
+    }

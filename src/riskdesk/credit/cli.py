@@ -111,3 +111,83 @@ def exposure_items(
                 totals[key] += value
             progress.advance(task, len(batch))
     typer.echo(", ".join(f"{value} {key}" for key, value in totals.items()))
+
+
+@app.command()
+@handles_errors
+def dataset(
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="CSV to write: one row per company"),
+    labels: Path | None = typer.Option(
+        None, "--labels", exists=True, dir_okay=False, help="CSV customer_id,default (else: 90+ days past due today)"
+    ),
+) -> None:
+    """The unit's own history as training data: the customer feature view of every company and its outcome."""
+    import pandas as pd
+    from rich.progress import Progress
+
+    from riskdesk.credit import portfolio
+
+    given = None
+    if labels is not None:
+        table = pd.read_csv(labels)
+        if not {"customer_id", "default"} <= set(table.columns):
+            raise fail(f"{labels.name} needs the columns customer_id and default")
+        given = {int(c): int(d) for c, d in zip(table["customer_id"], table["default"], strict=True)}
+    with session_scope() as session, Progress(console=err, transient=True) as progress:
+        task = progress.add_task("customer features", total=None)
+        rows = portfolio.dataset(
+            session,
+            policy=container().credit_policy,
+            today=date.today(),
+            labels=given,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    pd.DataFrame(rows, columns=["customer_id", *portfolio.FEATURES, "default"]).to_csv(out, index=False)
+    typer.echo(
+        f"{len(rows)} companies written to {out}; train with: riskdesk model train --data {out}"
+        " --target default --id-column customer_id --out DIR"
+    )
+
+
+@app.command()
+@handles_errors
+def rescore(
+    downgrade_alert: int = typer.Option(2, "--downgrade-alert", min=1, help="grades down that raise an alert"),
+) -> None:
+    """Score every company by the champion PD model (the challenger in shadow) with the overlays in force, and
+    print the grade migration matrix."""
+    from rich.progress import Progress
+
+    from riskdesk.credit import portfolio
+
+    with session_scope() as session, Progress(console=err, transient=True) as progress:
+        task = progress.add_task("rescoring", total=None)
+        result = portfolio.rescore(
+            session,
+            policy=container().credit_policy,
+            actor=cli_actor(),
+            today=date.today(),
+            downgrade_alert=downgrade_alert,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    typer.echo(
+        f"{result.scored} companies scored by {result.model_version}; {result.downgraded} downgraded by"
+        f" {downgrade_alert} grades or more (run {result.run})"
+    )
+    for before, after, count in result.migration_rows():
+        typer.echo(f"  {before or '—':>3} → {after:>3}  {count}")
+
+
+@app.command("model-health")
+@handles_errors
+def model_health() -> None:
+    """Check the champion on its latest rescoring: PSI, CSI, realised AUC/KS; exit 1 when a review is needed."""
+    from riskdesk.credit import portfolio
+
+    with session_scope() as session:
+        record = portfolio.check_model(session, policy=container().credit_policy, actor=cli_actor())
+        review, psi, csi, realised = record.review_needed, record.psi, dict(record.csi), dict(record.realised)
+    typer.echo(f"PSI of the PD {psi}; CSI " + ", ".join(f"{k} {v}" for k, v in list(csi.items())[:5]))
+    typer.echo(f"realised: {realised}")
+    if review:
+        raise fail("model review needed: the population or the performance moved past the thresholds")

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from riskdesk.credit import checks, proposals, service
+from riskdesk.credit import checks, portfolio, proposals, service
 from riskdesk.credit import exposure as exposures
 from riskdesk.customers import service as customers
 from riskdesk.errors import DomainError, details_from_pydantic
+from riskdesk.scoring import registry
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
 from riskdesk.web.deps import ContainerDep, FormDep, SessionDep, actor_of, form_text, require_page
@@ -44,6 +45,7 @@ def _page(
             "policy": container.credit_policy,
             "error": error,
             **_exposure(session, container, customer_id),
+            "prediction": next(iter(portfolio.predictions_of(session, customer_id=customer_id, limit=1)), None),
         },
         status_code=status_code,
     )
@@ -233,3 +235,111 @@ def decide(
     except DomainError as exc:
         return _inbox(request, session, error=exc.message, status_code=exc.status_code)
     return RedirectResponse("/approvals", status_code=303)
+
+
+def _models(
+    request: Request, session: SessionDep, *, error: str = "", rescored: Any = None, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "credit/models.html",
+        {
+            "versions": registry.versions(session),
+            "overlays": registry.overlays(session),
+            "rescored": rescored,
+            "error": error,
+            "today": date.today(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/models")
+def models_page(
+    request: Request, session: SessionDep, principal: Annotated[Principal, require_page(Permission.customers_read)]
+) -> Response:
+    return _models(request, session)
+
+
+@router.post("/models/{version_id}/promotion")
+def models_promotion(
+    version_id: int,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.models_manage)],
+) -> Response:
+    try:
+        with session.begin_nested():
+            registry.request_promotion(
+                session,
+                version_id=version_id,
+                reason=form_text(form).get("reason", ""),
+                actor=actor_of(request, principal),
+            )
+    except DomainError as exc:
+        return _models(request, session, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse("/models", status_code=303)
+
+
+@router.post("/models/{version_id}/promotion/decision")
+def models_decision(
+    version_id: int,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.credit_approve)],
+) -> Response:
+    values = form_text(form)
+    if values.get("decision") not in ("approve", "reject"):
+        return _models(request, session, error="choose approve or reject", status_code=422)
+    try:
+        with session.begin_nested():
+            registry.decide_promotion(
+                session,
+                version_id=version_id,
+                decision="approve" if values["decision"] == "approve" else "reject",
+                reason=values.get("reason", ""),
+                actor=actor_of(request, principal),
+            )
+    except DomainError as exc:
+        return _models(request, session, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse("/models", status_code=303)
+
+
+@router.post("/models/overlays")
+def models_overlay(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.models_manage)],
+) -> Response:
+    try:
+        values = form_text(form)
+        data = registry.OverlayIn.model_validate(
+            {k: values.get(k, "") for k in ("sector", "factor", "valid_from", "reason")}
+        )
+        with session.begin_nested():
+            registry.add_overlay(session, data=data, actor=actor_of(request, principal))
+    except ValidationError as exc:
+        message = "; ".join(f"{d.field}: {d.reason}" for d in details_from_pydantic(exc.errors()))
+        return _models(request, session, error=message, status_code=422)
+    return RedirectResponse("/models", status_code=303)
+
+
+@router.post("/models/rescoring")
+def models_rescoring(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    container: ContainerDep,
+    principal: Annotated[Principal, require_page(Permission.models_manage)],
+) -> Response:
+    try:
+        with session.begin_nested():
+            result = portfolio.rescore(
+                session, policy=container.credit_policy, actor=actor_of(request, principal), today=date.today()
+            )
+    except DomainError as exc:
+        return _models(request, session, error=exc.message, status_code=exc.status_code)
+    return _models(request, session, rescored=result)

@@ -32,7 +32,8 @@ def demo(
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    container = build_container(get_settings(database_url=f"sqlite:///{database.as_posix()}"))
+    settings = get_settings(database_url=f"sqlite:///{database.as_posix()}", models_dir=database.parent / "demo-models")
+    container = build_container(settings)
     migrate.upgrade(container.engine)
     with Progress(
         TextColumn("building demo portfolio"), BarColumn(), MofNCompleteColumn(), console=err, transient=True

@@ -115,6 +115,7 @@ def load(
     entries, records, hits = _reference_data(session, container=container, book=book, seed=seed)
     _statements(session, rng=random.Random(seed), company_ids=company_ids[:60])
     _credit(session, container=container, rng=random.Random(seed), company_ids=company_ids[:40])
+    _models(session, container=container)
     return DemoSummary(len(company_ids), len(person_ids), len(book.groups), len(book.links), entries, records, hits)
 
 
@@ -315,3 +316,46 @@ def _credit(session: Session, *, container: Container, rng: Any, company_ids: li
                     base=policy.base_currency,
                     actor=erp,
                 )
+
+
+DEMO_MODEL = "demo-pd-1"
+
+
+def _models(session: Session, *, container: Container) -> None:
+    """A PD model trained on a synthetic unit history, registered, promoted by credit and approver, and the
+    portfolio rescored by it — so the Models page and each company's explanation have something to show."""
+    import shutil
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    from riskdesk.audit.service import Actor
+    from riskdesk.credit import portfolio
+    from riskdesk.demo.history import unit_history
+    from riskdesk.scoring import registry
+    from riskdesk.scoring.training import Source, train_models
+
+    models_dir = container.settings.resolved_models_dir
+    shutil.rmtree(models_dir / DEMO_MODEL, ignore_errors=True)  # the demo database it belonged to is gone
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "unit-history.csv"
+        frame = unit_history()
+        frame.to_csv(data, index=False)
+        trained = train_models(
+            frame,
+            target="default",
+            source=Source.of(data),
+            kind="auto",
+            id_columns=("customer_id",),
+            trained_by="credit",
+            version=DEMO_MODEL,
+        )
+        trained.save(Path(folder) / DEMO_MODEL)
+        record = registry.register(
+            session, source=Path(folder) / DEMO_MODEL, models_dir=models_dir, actor=Actor("credit")
+        )
+    registry.request_promotion(session, version_id=record.id, reason="demo: validated", actor=Actor("credit"))
+    registry.decide_promotion(
+        session, version_id=record.id, decision="approve", reason="demo: approved", actor=Actor("approver")
+    )
+    portfolio.rescore(session, policy=container.credit_policy, actor=Actor("credit"), today=date.today())

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     credit_approve = "credit:approve"  # decide on others' proposals and credit blocks, within one's approval level
     credit_check = "credit:check"  # ask whether an order may go out on credit (the ERP's token)
     exposure_write = "exposure:write"  # report open orders, deliveries, invoices; load exchange rates
+    models_manage = "models:manage"  # register PD models, ask for their promotion, set overlays, rescore
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
@@ -60,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.credit_assess,
             Permission.credit_check,
             Permission.exposure_write,
+            Permission.models_manage,
             Permission.screening_read,
             Permission.screening_decide,
             Permission.verification_run,

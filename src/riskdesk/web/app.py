@@ -52,6 +52,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     from riskdesk.customers import pages as customers_pages
     from riskdesk.financials import api as financials_api
     from riskdesk.financials import pages as financials_pages
+    from riskdesk.scoring import api as scoring_api
     from riskdesk.security import api as security_api
     from riskdesk.security import pages as security_pages
     from riskdesk.verification import api as verification_api
@@ -64,6 +65,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         verification_api,
         financials_api,
         credit_api,
+        scoring_api,
         security_pages,
         customers_pages,
         audit_pages,

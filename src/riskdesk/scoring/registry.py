@@ -1,0 +1,214 @@
+"""The model registry: PD model directories registered as versions, promoted to champion with four eyes, the
+previous champion kept as challenger (scored in shadow); and the sector and macro overlays applied on top."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from riskdesk.audit import service as audit
+from riskdesk.audit.service import Actor
+from riskdesk.db.types import utcnow
+from riskdesk.errors import Conflict, ErrorDetail, NotFound, PermissionDenied, ValidationFailed
+from riskdesk.scoring import pd_model
+from riskdesk.scoring.models import ModelVersion, PdOverlay
+
+ENTITY = "model_version"
+
+
+def register(session: Session, *, source: Path, models_dir: Path, actor: Actor) -> ModelVersion:
+    """Check a model directory and copy it under ``models_dir/<version>``; it starts as a candidate."""
+    model = pd_model.load(source)  # refuses a changed, incomplete or foreign-format directory
+    version = model.version
+    if session.scalar(select(ModelVersion.id).where(ModelVersion.version == version)) is not None:
+        raise Conflict(f"model version {version} is already registered; a version is never replaced")
+    target = models_dir / version
+    if source.resolve() != target.resolve():
+
+        def copy(folder: Path) -> None:
+            shutil.copytree(source, folder, dirs_exist_ok=True)
+
+        pd_model.write_directory(target, copy)
+    manifest = model.manifest
+    champion = manifest["models"][model.champion_kind]
+    record = ModelVersion(
+        version=version,
+        kind=model.champion_kind,
+        path=str(target),
+        manifest=manifest,
+        metrics=champion.get("metrics", manifest.get("metrics", {})),
+        data_sha256=str(manifest.get("data", {}).get("sha256", manifest.get("data_sha256", ""))),
+        parent_version=manifest.get("parent_version"),
+        trained_by=str(manifest.get("trained_by", "")),
+        registered_by=actor.name,
+        role="candidate",
+        promotion="",
+        decision_reason="",
+    )
+    session.add(record)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="model.registered",
+        entity_type=ENTITY,
+        entity_id=record.id,
+        changes={"version": version, "kind": record.kind, "data_sha256": record.data_sha256},
+    )
+    return record
+
+
+def get_version(session: Session, *, version_id: int) -> ModelVersion:
+    found = session.get(ModelVersion, version_id)
+    if found is None:
+        raise NotFound(f"model version {version_id} does not exist")
+    return found
+
+
+def versions(session: Session) -> list[ModelVersion]:
+    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+
+
+def in_role(session: Session, role: Literal["champion", "challenger"]) -> ModelVersion | None:
+    return session.scalar(select(ModelVersion).where(ModelVersion.role == role))
+
+
+def request_promotion(session: Session, *, version_id: int, reason: str, actor: Actor) -> ModelVersion:
+    """Ask for ``version_id`` to become the champion; an approver other than the requester decides."""
+    record = get_version(session, version_id=version_id)
+    if record.role == "champion":
+        raise Conflict(f"model {record.version} is already the champion")
+    if record.role == "retired":
+        raise Conflict(f"model {record.version} is retired; register a new version instead")
+    if record.promotion == "requested":
+        raise Conflict(f"the promotion of model {record.version} already awaits a decision")
+    record.promotion, record.requested_by, record.requested_at = "requested", actor.name, utcnow()
+    record.decided_by, record.decided_at, record.decision_reason = None, None, ""
+    audit.append(
+        session,
+        actor=actor,
+        action="model.promotion_requested",
+        entity_type=ENTITY,
+        entity_id=record.id,
+        changes={"version": record.version},
+        reason=reason,
+    )
+    return record
+
+
+def decide_promotion(
+    session: Session, *, version_id: int, decision: Literal["approve", "reject"], reason: str, actor: Actor
+) -> ModelVersion:
+    """Approve: the version becomes champion, the champion before it challenger (scored in shadow), the challenger
+    before that retired. Never by the one who asked or who registered it."""
+    if len(reason.strip()) < 3:
+        raise ValidationFailed("give the reason for the decision", details=[ErrorDetail("reason", "required")])
+    record = get_version(session, version_id=version_id)
+    if record.promotion != "requested":
+        raise Conflict(f"no promotion of model {record.version} awaits a decision")
+    if actor.name in (record.requested_by, record.registered_by):
+        raise PermissionDenied("the promotion of a model needs a second person: not its requester, not its registrant")
+    changed = session.execute(
+        update(ModelVersion)
+        .where(ModelVersion.id == version_id, ModelVersion.promotion == "requested")
+        .values(
+            promotion="approved" if decision == "approve" else "rejected",
+            decided_by=actor.name,
+            decided_at=utcnow(),
+            decision_reason=reason.strip(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"the promotion of model {record.version} was decided by someone else meanwhile")
+    if decision == "approve":
+        session.execute(update(ModelVersion).where(ModelVersion.role == "challenger").values(role="retired"))
+        session.execute(update(ModelVersion).where(ModelVersion.role == "champion").values(role="challenger"))
+        session.execute(update(ModelVersion).where(ModelVersion.id == version_id).values(role="champion"))
+    session.refresh(record)
+    audit.append(
+        session,
+        actor=actor,
+        action=f"model.promotion_{record.promotion}",
+        entity_type=ENTITY,
+        entity_id=record.id,
+        changes={"version": record.version, "role": record.role},
+        reason=reason.strip(),
+    )
+    return record
+
+
+def load_model(record: ModelVersion) -> pd_model.PdModel:
+    return pd_model.load(Path(record.path))
+
+
+class OverlayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sector: str = Field(pattern=r"^([A-T]|\*)$", description="GB/T 4754 section letter, or * for every sector")
+    factor: Decimal = Field(gt=0, le=10, max_digits=8, decimal_places=4)
+    valid_from: date
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+def add_overlay(session: Session, *, data: OverlayIn, actor: Actor) -> PdOverlay:
+    """A new overlay row; earlier rows stay, so every past decision keeps the overlay it used."""
+    overlay = PdOverlay(**data.model_dump(), created_by=actor.name)
+    session.add(overlay)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="model.overlay_added",
+        entity_type="pd_overlay",
+        entity_id=overlay.id,
+        changes={"sector": data.sector, "factor": str(data.factor), "valid_from": data.valid_from.isoformat()},
+        reason=data.reason,
+    )
+    return overlay
+
+
+def overlays(session: Session) -> list[PdOverlay]:
+    return list(session.scalars(select(PdOverlay).order_by(PdOverlay.valid_from.desc(), PdOverlay.id.desc())))
+
+
+def overlays_in_force(session: Session, *, day: date) -> dict[str, PdOverlay]:
+    """Per sector, the latest overlay valid on ``day`` (a factor of 1 ends an earlier one)."""
+    found: dict[str, PdOverlay] = {}
+    for overlay in session.scalars(
+        select(PdOverlay).where(PdOverlay.valid_from <= day).order_by(PdOverlay.valid_from, PdOverlay.id)
+    ):
+        found[overlay.sector] = overlay
+    return {sector: o for sector, o in found.items() if o.factor != 1}
+
+
+def overlay_for(in_force: dict[str, PdOverlay], sector: str | None) -> PdOverlay | None:
+    """The sector's own overlay wins over the all-sector one (``*``)."""
+    return in_force.get(sector or "") or in_force.get("*")
+
+
+def version_out(record: ModelVersion) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "version": record.version,
+        "kind": record.kind,
+        "role": record.role,
+        "promotion": record.promotion,
+        "metrics": record.metrics,
+        "data_sha256": record.data_sha256,
+        "parent_version": record.parent_version,
+        "features": [f.get("name") for f in record.manifest.get("features", [])],
+        "trained_by": record.trained_by,
+        "registered_by": record.registered_by,
+        "registered_at": record.registered_at,
+        "requested_by": record.requested_by,
+        "decided_by": record.decided_by,
+        "decision_reason": record.decision_reason,
+    }
