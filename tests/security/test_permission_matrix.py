@@ -142,6 +142,8 @@ def concrete(path: str, world: dict[str, Any]) -> str:
         "group_id": 999_999,
         "document_id": 999_999,
         "task_id": 999_999,
+        "alert_id": 999_999,
+        "dead_letter_id": 999_999,
         "name": "matrix-list",
         "code": "zh",
     }

@@ -164,3 +164,23 @@ def test_exposure_and_a_credit_block_released_by_an_approver(
     expect(exposure).to_contain_text("已放行")
     exposure.screenshot(path=SCREENSHOTS / "exposure.png")
     approver.close()
+
+
+def test_models_page_and_the_explanation_of_an_automated_assessment(
+    browser: Any, live_server: str, demo_password: str
+) -> None:
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1360, "height": 860})
+    sign_in(page, live_server, "credit", demo_password)
+    page.goto(f"{live_server}/models")
+    expect(page.get_by_test_id("models")).to_contain_text("冠军模型")
+    page.click("button:has-text('重新评分全部客户')")
+    expect(page.get_by_test_id("rescored")).to_contain_text("已评分")
+    page.screenshot(path=SCREENSHOTS / "models.png", full_page=True)
+    page.goto(f"{live_server}/customers/3/assessment")
+    explanation = page.get_by_test_id("explanation")
+    expect(explanation).to_contain_text("个人信息保护法")
+    expect(explanation.locator("ol li").first).not_to_have_text("—")
+    explanation.screenshot(path=SCREENSHOTS / "explanation.png")
+    page.goto(f"{live_server}/alerts")
+    expect(page.locator("h1")).to_be_visible()
+    page.close()

@@ -24,8 +24,9 @@ def load_all_models() -> None:
     from riskdesk.credit import models as _credit
     from riskdesk.customers import models as _customers
     from riskdesk.financials import models as _financials
+    from riskdesk.monitoring import models as _monitoring
     from riskdesk.scoring import models as _scoring
     from riskdesk.security import models as _security
     from riskdesk.verification import models as _verification
 
-    del _audit, _credit, _customers, _financials, _scoring, _security, _verification
+    del _audit, _credit, _customers, _financials, _monitoring, _scoring, _security, _verification

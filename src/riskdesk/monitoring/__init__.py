@@ -1,6 +1,8 @@
-"""Monitoring and early warning: customer behaviour features, anomaly scores, analysts' rules (issue 6).
+"""Monitoring and early warning (issue 6): events in, customer behaviour kept, analysts' rules, alerts out.
 
-The modules here are the pure cores — no database, no web: ``vocabulary`` (what a rule may read), ``rules``
-(compiling, evaluating and backtesting rules), ``indicators`` (the built-in rules), ``windows`` (behaviour features
-kept incrementally) and ``anomaly`` (how unusual a transaction is for its customer).
+Pure cores — ``vocabulary`` (what a rule may read), ``syntax`` and ``rules`` (compiling, evaluating and backtesting
+rules in CEL), ``indicators`` (the built-in rules), ``windows`` (behaviour features kept incrementally), ``anomaly``
+(how unusual a transaction is for its customer), ``validation`` (is an event well formed) — and, on the database,
+``intake`` (idempotent batches, dead letters, state, rules, alerts) and ``service`` (stored rules, alerts, dead
+letters), with ``api``, ``pages`` and ``cli`` at the edge.
 """

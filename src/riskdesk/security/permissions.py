@@ -31,6 +31,8 @@ class Permission(StrEnum):
     credit_check = "credit:check"  # ask whether an order may go out on credit (the ERP's token)
     exposure_write = "exposure:write"  # report open orders, deliveries, invoices; load exchange rates
     models_manage = "models:manage"  # register PD models, ask for their promotion, set overlays, rescore
+    events_ingest = "events:ingest"  # send monitoring events; see and replay dead letters
+    alerts_work = "alerts:work"  # investigate, escalate, assign and close monitoring alerts
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
@@ -49,6 +51,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.screening_read,
             Permission.screening_decide,
             Permission.verification_run,
+            Permission.events_ingest,
+            Permission.alerts_work,
         }
     ),
     # Credit officers assess customers and need the full identity of individuals and guarantors.
@@ -62,13 +66,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.credit_check,
             Permission.exposure_write,
             Permission.models_manage,
+            Permission.events_ingest,
+            Permission.alerts_work,
             Permission.screening_read,
             Permission.screening_decide,
             Permission.verification_run,
         }
     ),
     # Approvers decide on what others propose; they read, they do not edit master data.
-    Role.approver: frozenset(_EVERYONE | {Permission.screening_read, Permission.credit_approve}),
+    # They also take escalated monitoring alerts.
+    Role.approver: frozenset(
+        _EVERYONE | {Permission.screening_read, Permission.credit_approve, Permission.alerts_work}
+    ),
     # Compliance answers rights requests and audits: full personal data and the ledger, no edits.
     # Compliance also owns the watchlists and reviews screening hits.
     Role.compliance_officer: frozenset(

@@ -52,6 +52,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     from riskdesk.customers import pages as customers_pages
     from riskdesk.financials import api as financials_api
     from riskdesk.financials import pages as financials_pages
+    from riskdesk.monitoring import api as monitoring_api
+    from riskdesk.monitoring import pages as monitoring_pages
     from riskdesk.scoring import api as scoring_api
     from riskdesk.security import api as security_api
     from riskdesk.security import pages as security_pages
@@ -66,12 +68,14 @@ def create_app(container: Container | None = None) -> FastAPI:
         financials_api,
         credit_api,
         scoring_api,
+        monitoring_api,
         security_pages,
         customers_pages,
         audit_pages,
         verification_pages,
         financials_pages,
         credit_pages,
+        monitoring_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

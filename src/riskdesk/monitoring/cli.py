@@ -1,0 +1,135 @@
+"""``riskdesk events ingest|dead-letters|replay`` and ``riskdesk monitor rules|alerts``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from riskdesk.cli.common import cli_actor, container, echo_json, err, fail, handles_errors, session_scope
+
+events_app = typer.Typer(help="Monitoring events: send them from a file, list and replay dead letters.")
+monitor_app = typer.Typer(help="Monitoring: the rules in force and the alert queue.", no_args_is_help=True)
+
+
+@events_app.callback()
+def events() -> None:
+    """Monitoring events."""
+
+
+@monitor_app.callback()
+def monitor() -> None:
+    """Monitoring."""
+
+
+def _read(path: Path) -> list[tuple[int, Any]]:
+    """(line number, the event as read) — a bad JSON line is kept as its text, to be dead-lettered with a reason."""
+    from riskdesk import jsonlines
+    from riskdesk.errors import ErrorDetail
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {path}: {exc}") from None
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return [
+            (line, {"unreadable_line": line, "error": record.reason} if isinstance(record, ErrorDetail) else record)
+            for line, record in jsonlines.objects(text)
+        ]
+    if suffix != ".csv":
+        raise fail(f"{path.name}: give a .jsonl or .csv file")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return [(n, {k: v for k, v in row.items() if k and v not in ("", None)}) for n, row in enumerate(reader, 2)]
+
+
+@events_app.command("ingest")
+@handles_errors
+def ingest(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines or CSV, one event a line"),
+) -> None:
+    """Send events in batches of 1,000 (each batch one transaction); refused events are dead-lettered, not lost."""
+    from rich.progress import Progress
+
+    from riskdesk.monitoring import intake
+
+    rows = _read(file)
+    totals = {"accepted": 0, "duplicates": 0, "dead_lettered": 0, "alerts": 0}
+    policy = container().credit_policy
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("events", total=len(rows))
+        for start in range(0, len(rows), intake.MAX_BATCH):
+            batch = rows[start : start + intake.MAX_BATCH]
+            with session_scope() as session:
+                result = intake.ingest(session, events=[r for _, r in batch], actor=cli_actor(), policy=policy)
+            for key, value in result.counts().items():
+                totals[key] += value
+            for rejection in result.rejections:
+                line = batch[rejection.index][0]
+                err.print(
+                    f"line {line}: {rejection.reason} (dead letter {rejection.dead_letter_id})",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            progress.advance(task, len(batch))
+    typer.echo(", ".join(f"{value} {key.replace('_', ' ')}" for key, value in totals.items()))
+
+
+@events_app.command("dead-letters")
+@handles_errors
+def dead_letters(replayed: bool = typer.Option(False, "--replayed", help="those already replayed")) -> None:
+    """The events that could not be processed, with their reason."""
+    from riskdesk.monitoring import service
+
+    with session_scope() as session:
+        letters, total = service.list_dead_letters(session, replayed=replayed, limit=500)
+        for letter in letters:
+            typer.echo(f"{letter.id}\t{letter.event_id or '-'}\t{letter.code}\t{letter.reason}")
+    err.print(f"{total} dead letters", highlight=False)
+
+
+@events_app.command("replay")
+@handles_errors
+def replay(dead_letter_id: int = typer.Argument(..., help="the dead letter's id")) -> None:
+    """Process a dead letter's event again (after loading the missing rate, creating the customer…)."""
+    from riskdesk.monitoring import intake
+
+    with session_scope() as session:
+        letter, result = intake.replay(
+            session, dead_letter_id=dead_letter_id, actor=cli_actor(), policy=container().credit_policy
+        )
+        outcome = "replayed" if letter.replayed_at else f"still refused: {letter.reason}"
+    typer.echo(f"dead letter {dead_letter_id}: {outcome} ({result.accepted} accepted, {result.alerts} alerts)")
+    if letter.replayed_at is None:
+        raise typer.Exit(1)
+
+
+@monitor_app.command("rules")
+@handles_errors
+def rules() -> None:
+    """Every rule version with its status, severity, tier and suppression window."""
+    from riskdesk.monitoring import service
+
+    with session_scope() as session:
+        for row in service.list_rules(session):
+            typer.echo(
+                f"{row.rule_id} v{row.version}\t{row.status}\t{row.severity}\t{row.tier}\t"
+                f"{row.suppression_seconds}s\t{row.expression}"
+            )
+
+
+@monitor_app.command("alerts")
+@handles_errors
+def alerts(
+    status: str = typer.Option("open", "--status", help="open, new, investigating, escalated or closed"),
+    limit: int = typer.Option(50, "--limit", min=1, max=500),
+) -> None:
+    """The alert queue as JSON."""
+    from riskdesk.monitoring import api, service
+
+    with session_scope() as session:
+        page = service.list_alerts(session, status=status, limit=limit)
+        echo_json({"total": page.total, "items": [api.alert_out(a) for a in page.alerts]})

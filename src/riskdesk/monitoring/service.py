@@ -1,0 +1,275 @@
+"""Monitoring use cases around the intake: the stored rules, alerts (raise, list, move, assign), dead letters.
+
+An alert moves new → investigating → escalated → closed (investigating and escalated may go back and forth; new
+may close at once, e.g. a false positive); closing needs a reason. Its SLA runs from when it was raised, by
+severity (``SLA``). Every alert raised and every move is appended to the audit ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from riskdesk.audit import service as audit
+from riskdesk.audit.service import Actor
+from riskdesk.db.types import utcnow
+from riskdesk.errors import NotFound, ValidationFailed
+from riskdesk.monitoring.models import Alert, DeadLetter, MonitoringRule
+from riskdesk.monitoring.rules import Rule, RuleSet, RuleStatus, Severity, Tier
+from riskdesk.monitoring.validation import EventIn
+from riskdesk.security import service as security
+
+SLA = {
+    Severity.CRITICAL.value: timedelta(days=1),
+    Severity.HIGH.value: timedelta(days=3),
+    Severity.MEDIUM.value: timedelta(days=7),
+    Severity.LOW.value: timedelta(days=14),
+}
+STATUSES = ("new", "investigating", "escalated", "closed")
+TRANSITIONS = {
+    "new": {"investigating", "escalated", "closed"},
+    "investigating": {"escalated", "closed"},
+    "escalated": {"investigating", "closed"},
+    "closed": set(),
+}
+
+# ── rules ────────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def rule_of(row: MonitoringRule) -> Rule:
+    return Rule(
+        id=row.rule_id,
+        version=row.version,
+        name=row.name,
+        name_zh=row.name_zh,
+        expression=row.expression,
+        severity=Severity(row.severity),
+        tier=Tier(row.tier),
+        status=RuleStatus(row.status),
+        suppression=timedelta(seconds=row.suppression_seconds),
+        description=row.description,
+    )
+
+
+def list_rules(session: Session, *, status: str | None = None) -> list[MonitoringRule]:
+    query = select(MonitoringRule).order_by(MonitoringRule.rule_id, MonitoringRule.version)
+    if status is not None:
+        query = query.where(MonitoringRule.status == status)
+    return list(session.scalars(query))
+
+
+def active_rules(session: Session) -> RuleSet:
+    """The active version of each rule, compiled (compilation is cached by expression)."""
+    return RuleSet(rule_of(row) for row in list_rules(session, status=RuleStatus.ACTIVE.value))
+
+
+# ── alerts ───────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def _evidence_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def evidence(rule: Rule, event: EventIn, context: dict[str, Any]) -> dict[str, Any]:
+    """What the alert rests on: the triggering event, the values the rule read, the rule's expression and
+    version."""
+    values: dict[str, Any] = {}
+    for root, names in rule.compiled.references.items():
+        given = context.get(root) or {}
+        for name in sorted(names if names is not None else given):
+            values[f"{root}.{name}"] = _evidence_value(given.get(name))
+    return {
+        "event_ids": [event.event_id],
+        "event": {"type": event.type, "occurred_at": event.occurred_at.isoformat(), "reference": event.reference},
+        "values": values,
+        "rule": {
+            "id": rule.id,
+            "version": rule.version,
+            "expression": rule.expression,
+            "name": rule.name,
+            "name_zh": rule.name_zh,
+            "suppression_seconds": int(rule.suppression.total_seconds()),
+        },
+    }
+
+
+def raise_alert(session: Session, *, rule: Rule, event: EventIn, context: dict[str, Any], actor: Actor) -> int:
+    """Raise the rule's alert for the event's customer: 1, or 0 when an alert of the same rule and customer lies
+    within the suppression window (by occurred_at) or the event already raised it."""
+    dedup_key = f"{event.customer_id}:{rule.id}:{event.event_id}"
+    clash = select(Alert.id).where(Alert.dedup_key == dedup_key)
+    if rule.suppression > timedelta(0):
+        clash = select(Alert.id).where(
+            Alert.customer_id == event.customer_id,
+            Alert.rule_id == rule.id,
+            Alert.occurred_at > event.occurred_at - rule.suppression,
+            Alert.occurred_at < event.occurred_at + rule.suppression,
+        )
+    if session.scalar(clash.limit(1)) is not None:
+        return 0
+    now = utcnow()
+    alert = Alert(
+        customer_id=event.customer_id,
+        rule_id=rule.id,
+        rule_version=rule.version,
+        severity=rule.severity.value,
+        tier=rule.tier.value,
+        status="new",
+        dedup_key=dedup_key,
+        event_id=event.event_id,
+        occurred_at=event.occurred_at,
+        evidence=evidence(rule, event, context),
+        sla_due_at=now + SLA[rule.severity.value],
+        close_reason="",
+        raised_at=now,
+        updated_by=actor.name,
+        updated_at=now,
+    )
+    session.add(alert)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="alert.raised",
+        entity_type="customer",
+        entity_id=event.customer_id,
+        changes={
+            "alert_id": alert.id,
+            "rule": f"{rule.id} v{rule.version}",
+            "severity": rule.severity.value,
+            "tier": rule.tier.value,
+            "event_id": event.event_id,
+        },
+    )
+    return 1
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    alerts: list[Alert]
+    total: int
+
+
+def list_alerts(
+    session: Session,
+    *,
+    status: str | None = None,
+    severity: str | None = None,
+    customer_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> AlertPage:
+    """The queue: newest first, filtered; ``status="open"`` means every status but closed."""
+    query = select(Alert)
+    if status == "open":
+        query = query.where(Alert.status != "closed")
+    elif status is not None:
+        query = query.where(Alert.status == status)
+    if severity is not None:
+        query = query.where(Alert.severity == severity)
+    if customer_id is not None:
+        query = query.where(Alert.customer_id == customer_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Alert.id.desc()).limit(limit).offset(offset))
+    return AlertPage(list(rows), total)
+
+
+def get_alert(session: Session, *, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} does not exist")
+    return alert
+
+
+def transition(
+    session: Session,
+    *,
+    alert_id: int,
+    status: str,
+    actor: Actor,
+    reason: str = "",
+    assignee: str | None = None,
+) -> Alert:
+    """Move an alert on; closing needs a reason (at least 3 characters)."""
+    alert = get_alert(session, alert_id=alert_id)
+    if status not in TRANSITIONS.get(alert.status, set()):
+        allowed = ", ".join(sorted(TRANSITIONS[alert.status])) or "nothing: it is closed"
+        raise ValidationFailed(f"alert {alert_id} is {alert.status}; it can go to {allowed}")
+    reason = reason.strip()
+    if status == "closed" and len(reason) < 3:
+        raise ValidationFailed("closing an alert needs a reason (at least 3 characters): what was found")
+    old = alert.status
+    if assignee is not None:
+        _assign(session, alert, assignee)
+    alert.status = status
+    if status == "closed":
+        alert.close_reason = reason
+    alert.updated_by, alert.updated_at = actor.name, utcnow()
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="alert.transitioned",
+        entity_type="customer",
+        entity_id=alert.customer_id,
+        changes={"alert_id": alert.id, "from": old, "to": status, "assignee": alert.assignee},
+        reason=reason,
+    )
+    return alert
+
+
+def _assign(session: Session, alert: Alert, assignee: str) -> None:
+    if assignee:
+        security.get_user(session, username=assignee)  # NotFound for an unknown user
+    alert.assignee = assignee or None
+
+
+def assign(session: Session, *, alert_id: int, assignee: str, actor: Actor) -> Alert:
+    """Give the alert to a user (an empty name takes it off anyone)."""
+    alert = get_alert(session, alert_id=alert_id)
+    if alert.status == "closed":
+        raise ValidationFailed(f"alert {alert_id} is closed")
+    old = alert.assignee
+    _assign(session, alert, assignee.strip())
+    alert.updated_by, alert.updated_at = actor.name, utcnow()
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="alert.assigned",
+        entity_type="customer",
+        entity_id=alert.customer_id,
+        changes={"alert_id": alert.id, "from": old, "to": alert.assignee},
+    )
+    return alert
+
+
+# ── dead letters ─────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def list_dead_letters(
+    session: Session, *, replayed: bool | None = False, limit: int = 100, offset: int = 0
+) -> tuple[list[DeadLetter], int]:
+    query = select(DeadLetter)
+    if replayed is True:
+        query = query.where(DeadLetter.replayed_at.is_not(None))
+    elif replayed is False:
+        query = query.where(DeadLetter.replayed_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(DeadLetter.id.desc()).limit(limit).offset(offset))), total
+
+
+def get_dead_letter(session: Session, *, dead_letter_id: int) -> DeadLetter:
+    letter = session.get(DeadLetter, dead_letter_id)
+    if letter is None:
+        raise NotFound(f"dead letter {dead_letter_id} does not exist")
+    return letter
