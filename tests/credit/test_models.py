@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -247,3 +248,77 @@ def test_the_model_commands_register_and_list(
         if common.container.cache_info().currsize:
             common.container().dispose()
         common.container.cache_clear()
+
+
+def test_a_recalibrated_version_moves_the_pd_level_and_waits_for_approval(
+    container: Container,
+    trained_models: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    client: TestClient,
+    token_for: Headers,
+) -> None:
+    import json
+
+    from riskdesk.cli import common
+
+    officer, approver = token_for(Role.credit_officer), token_for(Role.approver)
+    models_dir = tmp_path / "models"
+    parent = register(container, trained_models["pd-a"], models_dir)
+    promote(client, parent, officer, approver)
+    recent = history(400, seed=21)
+    recent["default"] = (recent["default"].to_numpy() | (np.arange(400) % 3 == 0)).astype(int)  # more defaults now
+    data = tmp_path / "recent.csv"
+    recent.to_csv(data, index=False)
+    monkeypatch.setenv("RISKDESK_DATABASE_URL", container.settings.database_url)
+    monkeypatch.setenv("RISKDESK_MODELS_DIR", str(models_dir))
+    common.container.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app,
+            [
+                "model",
+                "recalibrate",
+                "--model-version",
+                "pd-a",
+                "--data",
+                str(data),
+                "--target",
+                "default",
+                "--version",
+                "pd-a-r1",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        fitted = json.loads(result.stdout.splitlines()[-1])
+        assert fitted["after"]["bad_rate"] == fitted["before"]["bad_rate"]
+        assert fitted["after"]["brier"] < fitted["before"]["brier"]  # the level now fits the recent outcomes
+        assert fitted["after"]["auc"] == pytest.approx(fitted["before"]["auc"], abs=1e-3)  # the ranking is kept
+        too_few = CliRunner().invoke(
+            app,
+            [
+                "model",
+                "recalibrate",
+                "--model-version",
+                "pd-a",
+                "--data",
+                str(trained_models["pd-a"] / "model.json"),
+                "--target",
+                "default",
+            ],
+        )
+        assert too_few.exit_code != 0
+    finally:
+        if common.container.cache_info().currsize:
+            common.container().dispose()
+        common.container.cache_clear()
+    versions = {m["version"]: m for m in client.get("/api/v1/models", headers=officer).json()}
+    assert (versions["pd-a-r1"]["role"], versions["pd-a-r1"]["parent_version"]) == ("candidate", "pd-a")
+    with container.session_factory() as session:
+        new = registry.load_model(registry.get_version(session, version_id=versions["pd-a-r1"]["id"]))
+        old = registry.load_model(registry.get_version(session, version_id=parent))
+    sample = recent.head(50)
+    assert (
+        new.champion.score(sample, reasons=False).probability_of_default.mean()
+        > old.champion.score(sample, reasons=False).probability_of_default.mean()
+    )

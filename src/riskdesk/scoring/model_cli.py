@@ -167,3 +167,41 @@ def list_versions() -> None:
         for record in registry.versions(session):
             out = registry.version_out(record)
             typer.echo(json.dumps({k: out[k] for k in ("id", "version", "kind", "role", "promotion", "metrics")}))
+
+
+@app.command()
+@handles_errors
+def recalibrate(
+    version: str = typer.Option(..., "--model-version", help="a registered version, usually the champion"),
+    data: Path = typer.Option(..., "--data", dir_okay=False, help="recent customers with their outcomes"),
+    target: str = typer.Option(..., "--target", help="the outcome column (0/1, true/false, good/bad)"),
+    new_version: str | None = typer.Option(None, "--version", help="the new version (default: VERSION-recal-time)"),
+) -> None:
+    """Refit the PD level of a version on recent outcomes into a new candidate version; it scores customers once
+    its promotion is approved (desk: Models). The last line is the calibration before and after, as JSON."""
+    from sqlalchemy import select
+
+    from riskdesk.cli.common import cli_actor, container, session_scope
+    from riskdesk.scoring import registry
+    from riskdesk.scoring.models import ModelVersion
+    from riskdesk.scoring.tabular import file_sha256, read_table
+
+    frame = read_table(data)
+    with session_scope() as session:
+        found = session.scalar(select(ModelVersion.id).where(ModelVersion.version == version))
+        if found is None:
+            raise ValidationFailed(f"no registered model version {version!r}; see `riskdesk model list`")
+        record = registry.recalibrate(
+            session,
+            version_id=found,
+            frame=frame,
+            target=target,
+            data_sha256=file_sha256(data),
+            models_dir=container().settings.resolved_models_dir,
+            actor=cli_actor(),
+            new_version=new_version,
+        )
+        err.print(f"registered {record.version} (recalibrated from {version}) as a candidate", highlight=False)
+        typer.echo(
+            json.dumps({k: record.manifest["recalibration"][k] for k in ("slope", "intercept", "before", "after")})
+        )

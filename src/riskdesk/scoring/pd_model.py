@@ -49,7 +49,8 @@ class Scored:
 
 
 class Scorer(Protocol):
-    kind: ClassVar[str]
+    @property
+    def kind(self) -> str: ...
 
     def score(self, frame: pd.DataFrame, *, reasons: bool = True) -> Scored: ...
 
@@ -124,6 +125,33 @@ class ScorecardScorer:
 
 
 @dataclass
+class Recalibrated:
+    """A champion recalibrated on recent outcomes (Platt on its log-odds): PD' = 1 / (1 + exp(−(a·logit(PD) + b))).
+    The ranking, and so the reasons, stay the model's own; only the level of the PD moves."""
+
+    inner: Scorer
+    slope: float
+    intercept: float
+
+    @property
+    def kind(self) -> str:
+        return self.inner.kind
+
+    def score(self, frame: pd.DataFrame, *, reasons: bool = True) -> Scored:
+        scored = self.inner.score(frame, reasons=reasons)
+        scored.probability_of_default = recalibrate(scored.probability_of_default, self.slope, self.intercept)
+        return scored
+
+
+def recalibrate(probabilities: NDArray[np.float64], slope: float, intercept: float) -> NDArray[np.float64]:
+    import numpy as np
+
+    clipped = np.clip(probabilities, 1e-6, 1 - 1e-6)
+    result: NDArray[np.float64] = 1 / (1 + np.exp(-(slope * np.log(clipped / (1 - clipped)) + intercept)))
+    return result
+
+
+@dataclass
 class PdModel:
     folder: Path
     manifest: dict[str, Any]
@@ -161,6 +189,11 @@ class PdModel:
                 from riskdesk.scoring.scorecard import ScorecardModel
 
                 self._scorers[kind] = ScorecardScorer(ScorecardModel.load(where), self.features)
+            recalibration = self.manifest.get("recalibration")
+            if recalibration and kind == self.champion_kind:
+                self._scorers[kind] = Recalibrated(
+                    self._scorers[kind], recalibration["slope"], recalibration["intercept"]
+                )
         return self._scorers[kind]
 
     @property

@@ -212,3 +212,64 @@ def version_out(record: ModelVersion) -> dict[str, Any]:
         "decided_by": record.decided_by,
         "decision_reason": record.decision_reason,
     }
+
+
+def recalibrate(
+    session: Session,
+    *,
+    version_id: int,
+    frame: Any,
+    target: str,
+    data_sha256: str,
+    models_dir: Path,
+    actor: Actor,
+    new_version: str | None = None,
+) -> ModelVersion:
+    """A new version of ``version_id`` whose PD level is refitted on recent outcomes (Platt on the log-odds of its
+    PD), registered as a candidate: like any version it scores customers only once its promotion is approved."""
+    import copy
+    import json
+    import tempfile
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from riskdesk.scoring.scorecard import evaluate
+    from riskdesk.scoring.tabular import target_labels
+
+    record = get_version(session, version_id=version_id)
+    model = load_model(record)
+    labels, labelled = target_labels(frame, target)
+    labels = labels[labelled] if len(labels) == len(frame) else labels
+    if len(labels) < 100 or len(set(labels.tolist())) < 2:
+        raise ValidationFailed(
+            f"recalibration needs at least 100 rows with outcomes of both kinds; {target!r} gives {len(labels)}"
+        )
+    before = model.champion.score(frame.loc[labelled].reset_index(drop=True), reasons=False).probability_of_default
+    clipped = np.clip(before, 1e-6, 1 - 1e-6)
+    log_odds = np.log(clipped / (1 - clipped)).reshape(-1, 1)
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(log_odds, labels)
+    slope, intercept = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    earlier = record.manifest.get("recalibration")
+    if earlier:  # the PDs fitted on already carry the earlier recalibration: compose the two
+        slope, intercept = slope * earlier["slope"], slope * earlier["intercept"] + intercept
+    after = pd_model.recalibrate(np.clip(before, 1e-6, 1 - 1e-6), float(platt.coef_[0][0]), float(platt.intercept_[0]))
+    manifest = copy.deepcopy(record.manifest)
+    manifest["version"] = new_version or f"{record.version}-recal-{utcnow():%Y%m%d%H%M}"
+    manifest["parent_version"] = record.version
+    manifest["trained_by"] = actor.name
+    manifest["recalibration"] = {
+        "method": "platt on log-odds",
+        "slope": round(slope, 8),
+        "intercept": round(intercept, 8),
+        "rows": len(labels),
+        "data_sha256": data_sha256,
+        "fitted_at": utcnow().isoformat(),
+        "before": evaluate(labels.tolist(), before.tolist()),
+        "after": evaluate(labels.tolist(), after.tolist()),
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        staged = Path(folder) / manifest["version"]
+        shutil.copytree(record.path, staged)
+        (staged / pd_model.MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        return register(session, source=staged, models_dir=models_dir, actor=actor)
