@@ -68,7 +68,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path)
 
     path = tmp_path_factory.mktemp("live") / "live.db"
     shutil.copyfile(sqlite_template, path)
-    container = Container(settings=make_settings(f"sqlite:///{path}"))
+    # Its own data folder: the demo's model goes there, never into the checkout's var/.
+    container = Container(settings=make_settings(f"sqlite:///{path}", data_dir=path.parent))
     with unit_of_work(container.session_factory) as session:
         load(session, container=container, seed=3, companies=60, individuals=20)
     port = _free_port()
