@@ -16,7 +16,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskdesk import events
@@ -26,7 +25,7 @@ from riskdesk.credit import exposure, service
 from riskdesk.credit.policy import Policy
 from riskdesk.customers import service as customers
 from riskdesk.errors import ValidationFailed
-from riskdesk.scoring import health, registry
+from riskdesk.scoring import health, predictions, registry
 from riskdesk.scoring.models import ModelHealth, PdPrediction
 
 FEATURES = (
@@ -62,13 +61,7 @@ def feature_row(session: Session, *, customer_id: int, policy: Policy, today: da
 
 
 def companies(session: Session) -> list[int]:
-    from riskdesk.customers.models import Customer
-
-    return list(
-        session.scalars(
-            select(Customer.id).where(Customer.kind == "company", Customer.status != "closed").order_by(Customer.id)
-        )
-    )
+    return customers.company_ids(session)
 
 
 def dataset(
@@ -145,7 +138,7 @@ def rescore(
     scored = champion.champion.score(frame)
     shadow = challenger.champion.score(frame, reasons=False) if challenger else None
     in_force = registry.overlays_in_force(session, day=today)
-    previous = _latest_grades(session)
+    previous = predictions.latest_grades(session)
     result = Rescored(uuid.uuid4().hex, champion.version, 0)
     for position, customer_id in enumerate(ids):
         model_pd = Decimal(str(float(scored.probability_of_default[position]))).quantize(PD_STEP, ROUND_HALF_UP)
@@ -163,27 +156,26 @@ def rescore(
             for rank in (1, 2, 3)
             if scored.reasons.get(f"reason_{rank}") is not None and str(scored.reasons[f"reason_{rank}"][position])
         ]
-        session.add(
-            PdPrediction(
-                customer_id=customer_id,
-                model_version_id=champion_record.id,
-                run=result.run,
-                model_pd=model_pd,
-                overlay_id=overlay.id if overlay else None,
-                overlay_factor=overlay.factor if overlay else None,
-                probability_of_default=final,
-                grade=grade,
-                previous_grade=before,
-                reasons=reasons,
-                inputs={k: v for k, v in rows[position].items() if k != "customer_id"},
-                challenger_version_id=challenger_record.id if challenger_record else None,
-                challenger_pd=(
-                    Decimal(str(float(shadow.probability_of_default[position]))).quantize(PD_STEP, ROUND_HALF_UP)
-                    if shadow is not None
-                    else None
-                ),
-                scored_by=actor.name,
-            )
+        predictions.record(
+            session,
+            customer_id=customer_id,
+            model_version_id=champion_record.id,
+            run=result.run,
+            model_pd=model_pd,
+            overlay_id=overlay.id if overlay else None,
+            overlay_factor=overlay.factor if overlay else None,
+            probability_of_default=final,
+            grade=grade,
+            previous_grade=before,
+            reasons=reasons,
+            inputs={k: v for k, v in rows[position].items() if k != "customer_id"},
+            challenger_version_id=challenger_record.id if challenger_record else None,
+            challenger_pd=(
+                Decimal(str(float(shadow.probability_of_default[position]))).quantize(PD_STEP, ROUND_HALF_UP)
+                if shadow is not None
+                else None
+            ),
+            scored_by=actor.name,
         )
         result.scored += 1
         result.migrations[(before, grade)] += 1
@@ -218,22 +210,11 @@ def rescore(
     return result
 
 
-def _latest_grades(session: Session) -> dict[int, str]:
-    latest: dict[int, str] = {}
-    for customer_id, grade in session.execute(
-        select(PdPrediction.customer_id, PdPrediction.grade).order_by(PdPrediction.id)
-    ):
-        latest[customer_id] = grade
-    return latest
-
-
 def explanation(session: Session, *, customer_id: int) -> dict[str, Any]:
     """What the automated assessment of this customer rests on (PIPL Art. 24): the latest PD prediction — model
     version, overlay, PD, grade, reasons and inputs — and the latest expert assessment's reasons."""
     customers.get_customer(session, customer_id=customer_id)
-    prediction = session.scalar(
-        select(PdPrediction).where(PdPrediction.customer_id == customer_id).order_by(PdPrediction.id.desc()).limit(1)
-    )
+    prediction = next(iter(predictions.of_customer(session, customer_id=customer_id, limit=1)), None)
     assessments = service.assessments_of(session, customer_id=customer_id, limit=1)
     model = None
     if prediction is not None:
@@ -273,14 +254,8 @@ def explanation(session: Session, *, customer_id: int) -> dict[str, Any]:
 
 
 def predictions_of(session: Session, *, customer_id: int, limit: int = 20) -> list[PdPrediction]:
-    return list(
-        session.scalars(
-            select(PdPrediction)
-            .where(PdPrediction.customer_id == customer_id)
-            .order_by(PdPrediction.id.desc())
-            .limit(limit)
-        )
-    )
+    customers.get_customer(session, customer_id=customer_id)
+    return predictions.of_customer(session, customer_id=customer_id, limit=limit)
 
 
 def outcomes(session: Session, *, policy: Policy) -> dict[int, int]:

@@ -67,7 +67,6 @@ def gather_inputs(session: Session, *, customer_id: int, policy: Policy, today: 
         if "equity" in lines
         else None,
         "annual_revenue": str(lines["revenue"]) if "revenue" in lines else None,
-        "caps": _caps(session, customer.id, customer.group_id, policy, today, currency),
     }
 
 
@@ -117,7 +116,11 @@ def assess_customer(
     expected_monthly_sales: Decimal | None,
     today: date | None = None,
 ) -> CreditAssessment:
-    inputs = gather_inputs(session, customer_id=customer_id, policy=policy, today=today or date.today())
+    day = today or date.today()
+    inputs = gather_inputs(session, customer_id=customer_id, policy=policy, today=day)
+    customer = customers.get_customer(session, customer_id=customer_id)
+    # The caps are an assessment's own inputs (the feature view for the PD models does not need them).
+    inputs["caps"] = _caps(session, customer_id, customer.group_id, policy, day, inputs["currency"])
     inputs["expected_monthly_sales"] = str(expected_monthly_sales) if expected_monthly_sales is not None else None
     result = evaluate(policy, inputs, expected_monthly_sales)
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -523,6 +523,15 @@ def _apply(customer: Customer, field: str, value: Any, keyring: KeyRing, session
         setattr(customer, field, value)
 
 
+def company_ids(session: Session) -> list[int]:
+    """Every company that is not closed, in id order (for portfolio-wide scoring)."""
+    return list(
+        session.scalars(
+            select(Customer.id).where(Customer.kind == "company", Customer.status != "closed").order_by(Customer.id)
+        )
+    )
+
+
 def active_customer_ids(session: Session) -> list[int]:
     """Every customer that is not closed, in id order (for portfolio-wide jobs such as re-screening)."""
     return list(session.scalars(select(Customer.id).where(Customer.status != "closed").order_by(Customer.id)))
