@@ -53,6 +53,7 @@ def _no_riskdesk_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             "RISKDESK_REQUIRE_SERVICES",
             "RISKDESK_REQUIRE_BROWSER",
             "RISKDESK_TEST_POSTGRES_URL",
+            "RISKDESK_TEST_REDIS_URL",
         ):
             monkeypatch.delenv(name)
 
@@ -139,6 +140,27 @@ def database_url(
     name = f"riskdesk_t_{RUN_ID}_{next(_counter)}"
     yield postgres.create(name, template=postgres.template)
     postgres.drop(name)
+
+
+REDIS_URL = os.environ.get("RISKDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_stream() -> Iterator[tuple[str, str]]:
+    """(Redis URL, a stream name of this test's own); the stream is deleted afterwards. Nothing else is touched."""
+    from redis import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except Exception:  # any connection error means the server is not there
+        client.close()
+        unavailable(f"Redis is not reachable at {REDIS_URL}")
+        return
+    name = f"riskdesk-test:{RUN_ID}:{next(_counter)}"
+    yield REDIS_URL, name
+    client.delete(name)
+    client.close()
 
 
 @pytest.fixture

@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     registry_cache_seconds: float = Field(default=86400.0, ge=0)
     registry_max_per_second: float = Field(default=5.0, gt=0)
     cookie_secure: bool | None = None  # None: Secure cookies in production, plain in development
+    # Monitoring events through a Redis Stream (scale-out mode): `riskdesk monitor worker` reads it as a group.
+    redis_url: str = ""  # e.g. redis://127.0.0.1:6379/0
+    events_stream: str = Field(default="riskdesk:events", min_length=1)
+    events_group: str = Field(default="riskdesk-monitoring", min_length=1)
+    worker_batch: int = Field(default=500, ge=1, le=1000)
+    worker_block_ms: int = Field(default=100, ge=1, le=60_000)
+    worker_claim_idle_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("encryption_keys", mode="before")
     @classmethod

@@ -31,6 +31,17 @@ class Actor:
 SYSTEM = Actor("system")
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One entry to chain, for ``append_many``."""
+
+    action: str
+    entity_type: str
+    entity_id: str | int
+    changes: dict[str, Any] | None = None
+    reason: str = ""
+
+
 def append(
     session: Session,
     *,
@@ -42,38 +53,49 @@ def append(
     reason: str = "",
 ) -> AuditEntry:
     """Chain one entry onto the ledger in the caller's transaction: it commits or rolls back with the change."""
+    return append_many(session, actor=actor, entries=[Entry(action, entity_type, entity_id, changes, reason)])[0]
+
+
+def append_many(session: Session, *, actor: Actor, entries: list[Entry]) -> list[AuditEntry]:
+    """Chain entries onto the ledger in order, reading its head once (a batch of events changes many customers)."""
+    if not entries:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LEDGER_LOCK_KEY})
     head = session.execute(
         select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, ledger.GENESIS_HASH)
-    content = ledger.EntryContent(
-        occurred_at=utcnow(),
-        actor=actor.name,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        changes=ledger.canonical_changes(changes or {}),
-        reason=reason,
-        request_id=actor.request_id,
-    )
-    entry = AuditEntry(
-        seq=seq,
-        occurred_at=content.occurred_at,
-        actor=content.actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=content.entity_id,
-        changes=content.changes,
-        reason=reason,
-        request_id=content.request_id,
-        prev_hash=prev_hash,
-        entry_hash=ledger.entry_hash(content, prev_hash),
-    )
-    session.add(entry)
+    rows = []
+    for given in entries:
+        content = ledger.EntryContent(
+            occurred_at=utcnow(),
+            actor=actor.name,
+            action=given.action,
+            entity_type=given.entity_type,
+            entity_id=str(given.entity_id),
+            changes=ledger.canonical_changes(given.changes or {}),
+            reason=given.reason,
+            request_id=actor.request_id,
+        )
+        entry = AuditEntry(
+            seq=seq,
+            occurred_at=content.occurred_at,
+            actor=content.actor,
+            action=given.action,
+            entity_type=given.entity_type,
+            entity_id=content.entity_id,
+            changes=content.changes,
+            reason=given.reason,
+            request_id=content.request_id,
+            prev_hash=prev_hash,
+            entry_hash=ledger.entry_hash(content, prev_hash),
+        )
+        rows.append(entry)
+        seq, prev_hash = seq + 1, entry.entry_hash
+    session.add_all(rows)
     session.flush()
-    return entry
+    return rows
 
 
 _ENTRY_COLUMNS = (

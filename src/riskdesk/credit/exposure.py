@@ -4,12 +4,14 @@ limits — and the buckets, per customer, per group and for the whole unit, in t
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
@@ -184,15 +186,14 @@ def record_items(session: Session, *, items: list[ItemIn], base: str, actor: Act
             {"kind": item.kind, "reference": item.reference, "open": str(item.open_amount), "currency": item.currency}
         )
     session.flush()
-    for customer_id, changed in changes.items():
-        audit.append(
-            session,
-            actor=actor,
-            action="exposure.updated",
-            entity_type="customer",
-            entity_id=customer_id,
-            changes={"items": changed},
-        )
+    audit.append_many(
+        session,
+        actor=actor,
+        entries=[
+            audit.Entry("exposure.updated", "customer", customer_id, {"items": changed})
+            for customer_id, changed in changes.items()
+        ],
+    )
     return counts
 
 
@@ -248,6 +249,100 @@ def _reserved(
         OpenItem("reserved", reference, currency, amount, at.date())
         for reference, (currency, amount, at) in latest.items()
     ]
+
+
+@dataclass
+class Position:
+    """One customer's credit position as a batch of monitoring events starts: its items by (kind, reference) — open
+    ones, and settled ones of the references the batch names — its credit checks that may still reserve headroom,
+    and its limit."""
+
+    items: dict[tuple[str, str], OpenItem] = field(default_factory=dict)
+    checks: list[tuple[str, str, Decimal, datetime, datetime]] = field(default_factory=list)
+    limit: tuple[Decimal, str] | None = None
+
+    def reserved(self, at: datetime, ordered: set[str]) -> list[OpenItem]:
+        """``_reserved`` at ``at``: the latest revision of each reference still reserved and whose order has not
+        arrived (``ordered`` holds the references with an order item)."""
+        latest = {
+            reference: (currency, amount, checked_at)
+            for reference, currency, amount, checked_at, until in self.checks
+            if until > at and reference not in ordered
+        }
+        return [OpenItem("reserved", r, c, a, when.date()) for r, (c, a, when) in latest.items()]
+
+
+@dataclass
+class Positions:
+    """What ``positions`` read for a batch: per customer; which customer each named reference's items belong to;
+    and the references that have an order item (their reservations no longer count)."""
+
+    by_customer: dict[int, Position]
+    owners: dict[tuple[str, str], int]
+    ordered: set[str]
+
+
+def positions(
+    session: Session, *, customer_ids: Sequence[int], references: Sequence[str], since: datetime
+) -> Positions:
+    """The positions of ``customer_ids`` for a batch of events naming ``references`` and starting at ``since``, in
+    four queries (instead of ``exposure_of`` per event)."""
+    ids = sorted(set(customer_ids))
+    refs = sorted(set(references))
+    found = Positions({customer_id: Position() for customer_id in ids}, {}, set())
+    columns = (
+        ExposureItem.customer_id,
+        ExposureItem.kind,
+        ExposureItem.reference,
+        ExposureItem.currency,
+        ExposureItem.open_amount,
+        ExposureItem.document_date,
+        ExposureItem.due_on,
+    )
+    wanted = and_(ExposureItem.customer_id.in_(ids), ExposureItem.open_amount > 0)
+    if refs:
+        wanted = or_(wanted, ExposureItem.reference.in_(refs))
+    rows = session.execute(select(*columns).where(wanted))
+    for customer_id, kind, reference, currency, amount, dated, due_on in rows:
+        found.owners[(kind, reference)] = customer_id
+        if kind == "order":
+            found.ordered.add(reference)
+        if customer_id in found.by_customer:
+            item = OpenItem(kind, reference, currency, amount, dated, due_on)
+            found.by_customer[customer_id].items[(kind, reference)] = item
+    checks = session.execute(
+        select(
+            CreditCheck.customer_id,
+            CreditCheck.reference,
+            CreditCheck.currency,
+            CreditCheck.amount,
+            CreditCheck.checked_at,
+            CreditCheck.reserved_until,
+        )
+        .where(
+            CreditCheck.customer_id.in_(ids),
+            CreditCheck.status.in_(("approved", "released")),
+            CreditCheck.reserved_until > since,
+        )
+        .order_by(CreditCheck.reference, CreditCheck.revision)
+    ).all()
+    for customer_id, *check in checks:
+        found.by_customer[customer_id].checks.append(tuple(check))  # type: ignore[arg-type]
+    if checks:
+        found.ordered |= set(
+            session.scalars(
+                select(ExposureItem.reference).where(
+                    ExposureItem.kind == "order", ExposureItem.reference.in_({c[1] for c in checks})
+                )
+            )
+        )
+    for customer_id, amount, currency in session.execute(
+        select(CreditLimit.customer_id, CreditLimit.amount, CreditLimit.currency).where(
+            CreditLimit.customer_id.in_(ids)
+        )
+    ):
+        found.by_customer[customer_id].limit = (amount, currency)
+    return found
 
 
 def exposure_of(

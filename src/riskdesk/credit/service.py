@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
@@ -169,6 +170,32 @@ def replay(record: CreditAssessment, policy: Policy) -> maths.Assessment:
         raise ValidationFailed(f"assessment {record.id} used policy {record.policy_version}, not {policy.version}")
     monthly = record.inputs.get("expected_monthly_sales")
     return evaluate(policy, record.inputs, Decimal(monthly) if monthly else None)
+
+
+def latest_assessments(
+    session: Session, *, customer_ids: Sequence[int], per_customer: int = 2
+) -> dict[int, list[CreditAssessment]]:
+    """The newest ``per_customer`` assessments of each customer, newest first, in one query."""
+    if not customer_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(partition_by=CreditAssessment.customer_id, order_by=CreditAssessment.id.desc())
+        .label("rank")
+    )
+    ranked = (
+        select(CreditAssessment.id, rank).where(CreditAssessment.customer_id.in_(sorted(set(customer_ids)))).subquery()
+    )
+    rows = session.scalars(
+        select(CreditAssessment)
+        .join(ranked, ranked.c.id == CreditAssessment.id)
+        .where(ranked.c.rank <= per_customer)
+        .order_by(CreditAssessment.customer_id, CreditAssessment.id.desc())
+    )
+    found: dict[int, list[CreditAssessment]] = {}
+    for row in rows:
+        found.setdefault(row.customer_id, []).append(row)
+    return found
 
 
 def assessments_of(session: Session, *, customer_id: int, limit: int = 20) -> list[CreditAssessment]:

@@ -532,6 +532,28 @@ def company_ids(session: Session) -> list[int]:
     )
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What monitoring rules read of a customer's master data (no personal information)."""
+
+    id: int
+    kind: str
+    industry_code: str | None
+    uscc: str | None
+
+
+def profiles(session: Session, customer_ids: Sequence[int]) -> dict[int, Profile]:
+    """The profiles of the given customers that exist, in one query."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(Customer.id, Customer.kind, Customer.industry_code, Customer.uscc).where(
+            Customer.id.in_(sorted(set(customer_ids)))
+        )
+    )
+    return {row[0]: Profile(*row) for row in rows}
+
+
 def active_customer_ids(session: Session) -> list[int]:
     """Every customer that is not closed, in id order (for portfolio-wide jobs such as re-screening)."""
     return list(session.scalars(select(Customer.id).where(Customer.status != "closed").order_by(Customer.id)))

@@ -133,3 +133,69 @@ def alerts(
     with session_scope() as session:
         page = service.list_alerts(session, status=status, limit=limit)
         echo_json({"total": page.total, "items": [api.alert_out(a) for a in page.alerts]})
+
+
+def _redis() -> Any:
+    from riskdesk.monitoring import stream
+
+    url = container().settings.redis_url
+    if not url:
+        raise fail("RISKDESK_REDIS_URL is not set: the stream lives in Redis (e.g. redis://127.0.0.1:6379/0)")
+    redis = stream.connect(url)
+    try:
+        redis.ping()
+    except Exception as exc:  # any connection error: say where it tried
+        raise fail(f"cannot reach Redis at {url}: {exc}") from None
+    return redis
+
+
+@events_app.command("publish")
+@handles_errors
+def publish(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines or CSV, one event a line"),
+) -> None:
+    """Append events to the Redis Stream for the workers (RISKDESK_REDIS_URL, RISKDESK_EVENTS_STREAM)."""
+    from riskdesk.monitoring import stream
+
+    rows = _read(file)
+    redis = _redis()
+    name = container().settings.events_stream
+    ids = stream.publish(redis, name, [row for _, row in rows])
+    typer.echo(f"{len(ids)} events appended to {name}")
+
+
+@monitor_app.command("worker")
+@handles_errors
+def worker(
+    consumer: str = typer.Option("", "--consumer", help="this worker's name in the group (default: host-pid)"),
+    batch: int = typer.Option(0, "--batch", min=0, max=1000, help="entries per batch (default RISKDESK_WORKER_BATCH)"),
+    max_entries: int = typer.Option(0, "--max-entries", min=0, help="stop after this many entries (0: never)"),
+    idle_exit: float = typer.Option(0, "--idle-exit", min=0, help="stop after this many idle seconds (0: never)"),
+    stats_file: Path | None = typer.Option(None, "--stats-file", help="write what it did as JSON when it stops"),
+) -> None:
+    """Process the events of the Redis Stream as one worker of the consumer group, until SIGTERM or Ctrl-C (the
+    batch in hand is finished first). Run several for more throughput; a crashed worker's events are claimed by
+    the others after RISKDESK_WORKER_CLAIM_IDLE_SECONDS."""
+    import json
+
+    from riskdesk.monitoring import stream
+
+    settings = container().settings
+    redis = _redis()
+    runner = stream.Worker(
+        container=container(),
+        redis=redis,
+        stream=settings.events_stream,
+        group=settings.events_group,
+        consumer=consumer or stream.default_consumer(),
+        batch=batch or settings.worker_batch,
+        block_ms=settings.worker_block_ms,
+        claim_idle_ms=int(settings.worker_claim_idle_seconds * 1000),
+    )
+    runner.stop_on_signals()
+    err.print(f"worker {runner.consumer} reading {runner.stream} as group {runner.group}", highlight=False)
+    stats = runner.run(max_entries=max_entries or None, idle_exit_seconds=idle_exit or None)
+    summary = stats.summary()
+    if stats_file is not None:
+        stats_file.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    echo_json(summary)

@@ -24,27 +24,27 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
+from riskdesk.credit import buckets
 from riskdesk.credit import exposure as exposures
 from riskdesk.credit import service as credit
-from riskdesk.credit.buckets import Rates
+from riskdesk.credit.buckets import OpenItem, Rates
 from riskdesk.credit.policy import Policy
-from riskdesk.customers import relationships
 from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
-from riskdesk.errors import DomainError, ValidationFailed
+from riskdesk.errors import ValidationFailed
 from riskdesk.monitoring import service
 from riskdesk.monitoring.models import CustomerMonitoringState, DeadLetter, MonitoringEvent
-from riskdesk.monitoring.rules import RuleRuntimeError, RuleSet
+from riskdesk.monitoring.rules import Rule, RuleRuntimeError, RuleSet
 from riskdesk.monitoring.validation import EventIn, InvalidEvent, content_hash, parse_event
 from riskdesk.monitoring.windows import (
     BehaviourState,
@@ -63,7 +63,7 @@ ZERO_LIMIT_UTILISATION = 999.0  # exposure against a limit of 0: far over, and s
 class Rejection:
     index: int
     event_id: str | None
-    code: str  # invalid | conflict | rule_failed
+    code: str  # invalid | conflict | rule_failed | worker_error
     reason: str
     dead_letter_id: int
 
@@ -96,8 +96,86 @@ def _json_safe(raw: Any) -> Any:
     return json.loads(json.dumps(raw, default=str, ensure_ascii=False))
 
 
+@dataclass
+class _Customer:
+    """One customer's working state in a batch. The batch's accepted events change it in memory; it is written back
+    once, at the end. An event that is refused leaves it as it was: the position's changes are kept aside until the
+    event is accepted, and the behaviour is rebuilt from the batch's start and its accepted observations."""
+
+    profile: dict[str, Any]
+    row: CustomerMonitoringState
+    start: dict[str, Any]
+    behaviour: BehaviourState
+    position: exposures.Position
+    score: dict[str, Any]
+    observations: list[Observation] = field(default_factory=list)
+    fired: dict[str, list[datetime]] = field(default_factory=dict)  # rule id → occurred_at of its alerts
+    accepted: int = 0
+    newest: datetime | None = None
+    version: int = 0  # of the position's items: each accepted change moves it on
+    valued: tuple[tuple[date, int], buckets.Exposure, Decimal] | None = None  # the last valuation and its key
+
+    def undo_behaviour(self) -> None:
+        self.behaviour = BehaviourState.from_json(self.start)
+        for observation in self.observations:
+            self.behaviour.apply(observation)
+
+
+def _dead_letter(
+    session: Session, *, raw: Any, event_id: str | None, code: str, reason: str, actor: Actor, letter: DeadLetter | None
+) -> DeadLetter:
+    """Keep a refused event with its reason: the same raw event refused again is one dead letter, one more
+    attempt."""
+    raw = _json_safe(raw)
+    digest = content_hash(raw)
+    if letter is None:
+        letter = session.scalar(
+            select(DeadLetter).where(DeadLetter.payload_hash == digest, DeadLetter.replayed_at.is_(None)).limit(1)
+        )
+    if letter is None:
+        letter = DeadLetter(
+            event_id=event_id,
+            raw=raw,
+            payload_hash=digest,
+            code=code,
+            reason=reason[:2000],
+            attempts=1,
+            received_by=actor.name,
+            received_at=utcnow(),
+        )
+        session.add(letter)
+    else:
+        letter.code, letter.reason, letter.attempts = code, reason[:2000], letter.attempts + 1
+    session.flush()
+    return letter
+
+
+def dead_letter_raw(session: Session, *, raw: Any, code: str, reason: str, actor: Actor) -> DeadLetter:
+    """Dead-letter one raw event outside a batch (the stream worker, for an entry that fails on its own)."""
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    letter = _dead_letter(
+        session,
+        raw=raw,
+        event_id=str(event_id)[:128] if event_id is not None else None,
+        code=code,
+        reason=reason,
+        actor=actor,
+        letter=None,
+    )
+    audit.append(
+        session,
+        actor=actor,
+        action="events.ingested",
+        entity_type="monitoring_events",
+        entity_id=0,
+        changes={"accepted": 0, "duplicates": 0, "dead_lettered": 1, "alerts": 0, "dead_letters": [letter.id]},
+    )
+    return letter
+
+
 class _Batch:
-    """One batch's unit of work: what it has read once (rules, rates, scores, states) and what it counts."""
+    """One batch's unit of work: everything it needs is read at once for all its customers (``load``), each event
+    is applied in memory, and what changed is written back at once (``write``)."""
 
     def __init__(
         self, session: Session, *, actor: Actor, policy: Policy, now: datetime, replaying: DeadLetter | None
@@ -110,168 +188,123 @@ class _Batch:
         self.result = IngestResult()
         self.rules: RuleSet = service.active_rules(session)
         self.rates: dict[date, Rates] = {}
-        self.scores: dict[int, dict[str, Any]] = {}
-        self.customers: dict[int, dict[str, Any]] = {}
-        self.states: dict[int, tuple[CustomerMonitoringState, BehaviourState]] = {}
+        self.customers: dict[int, _Customer] = {}
+        self.owners: dict[tuple[str, str], int] = {}
+        self.ordered: set[str] = set()
+        self.order_times: dict[tuple[int, str], datetime] = {}  # newest order event of each reference
+        self.events: list[dict[str, Any]] = []
+        self.items: dict[tuple[str, str], exposures.ItemIn] = {}
+        self.hits: list[service.Hit] = []
 
     # ── dead letters ──────────────────────────────────────────────────────────────────────────────────────────
 
     def dead_letter(self, index: int, raw: Any, event_id: str | None, code: str, reason: str) -> None:
-        raw = _json_safe(raw)
-        digest = content_hash(raw)
-        letter = self.replaying
-        if letter is None:
-            letter = self.session.scalar(
-                select(DeadLetter).where(DeadLetter.payload_hash == digest, DeadLetter.replayed_at.is_(None)).limit(1)
-            )
-        if letter is None:
-            letter = DeadLetter(
-                event_id=event_id,
-                raw=raw,
-                payload_hash=digest,
-                code=code,
-                reason=reason[:2000],
-                attempts=1,
-                received_by=self.actor.name,
-                received_at=utcnow(),
-            )
-            self.session.add(letter)
-        else:  # the same raw event refused again: one dead letter, one more attempt
-            letter.code, letter.reason, letter.attempts = code, reason[:2000], letter.attempts + 1
-        self.session.flush()
+        letter = _dead_letter(
+            self.session, raw=raw, event_id=event_id, code=code, reason=reason, actor=self.actor, letter=self.replaying
+        )
         self.result.dead_lettered += 1
         self.result.rejections.append(Rejection(index, event_id, code, reason, letter.id))
 
-    # ── the customer's inputs ─────────────────────────────────────────────────────────────────────────────────
+    # ── reading the batch's customers at once ─────────────────────────────────────────────────────────────────
+
+    def load(self, events: list[EventIn]) -> None:
+        """Lock and read the state of every customer the batch names, in a handful of queries. On PostgreSQL the
+        state rows are locked (``FOR UPDATE``, in customer order): two workers with events of the same customer
+        take turns, so the second sees the first's events, open items and alerts."""
+        ids = sorted({event.customer_id for event in events})
+        found = customers.profiles(self.session, ids)
+        ids = [customer_id for customer_id in ids if customer_id in found]
+        if not ids:
+            return
+        rows = {
+            row.customer_id: row
+            for row in self.session.scalars(
+                select(CustomerMonitoringState)
+                .where(CustomerMonitoringState.customer_id.in_(ids))
+                .order_by(CustomerMonitoringState.customer_id)
+                .with_for_update()
+            )
+        }
+        for customer_id in ids:
+            if customer_id not in rows:
+                rows[customer_id] = CustomerMonitoringState(
+                    customer_id=customer_id, behaviour=BehaviourState().to_json(), events_applied=0
+                )
+                self.session.add(rows[customer_id])
+        self.session.flush()
+        times = [event.occurred_at for event in events]
+        references = [event.reference for event in events if event.reference is not None]
+        positions = exposures.positions(self.session, customer_ids=ids, references=references, since=min(times))
+        self.owners, self.ordered = positions.owners, positions.ordered
+        scores = credit.latest_assessments(self.session, customer_ids=ids)
+        window = max((rule.suppression for rule in self.rules.rules), default=timedelta(0))
+        fired = service.recent_alerts(
+            self.session, customer_ids=ids, start=min(times) - window, end=max(times) + window
+        )
+        for customer_id in ids:
+            profile = found[customer_id]
+            row = rows[customer_id]
+            customer = _Customer(
+                profile={
+                    "customer_id": profile.id,
+                    "kind": profile.kind,
+                    "industry": profile.industry_code[0] if profile.industry_code else None,
+                    "region": profile.uscc[2:8] if profile.uscc else None,
+                    "on_watch_list": False,  # the watch list is not built yet
+                },
+                row=row,
+                start=row.behaviour,
+                behaviour=BehaviourState.from_json(row.behaviour),
+                position=positions.by_customer[customer_id],
+                score=_score(scores.get(customer_id, [])),
+            )
+            for (fired_customer, rule_id), when in fired.items():
+                if fired_customer == customer_id:
+                    customer.fired[rule_id] = when
+            self.customers[customer_id] = customer
+        order_events = ("order_placed", "order_changed", "order_cancelled")
+        ordered_refs = {e.reference for e in events if e.type in order_events and e.reference is not None}
+        if ordered_refs:
+            newest = self.session.execute(
+                select(MonitoringEvent.customer_id, MonitoringEvent.reference, func.max(MonitoringEvent.occurred_at))
+                .where(
+                    MonitoringEvent.customer_id.in_(ids),
+                    MonitoringEvent.reference.in_(sorted(ordered_refs)),
+                    MonitoringEvent.type.in_(order_events),
+                )
+                .group_by(MonitoringEvent.customer_id, MonitoringEvent.reference)
+            )
+            self.order_times = {(customer_id, str(reference)): at for customer_id, reference, at in newest}
 
     def rates_on(self, day: date) -> Rates:
         if day not in self.rates:
             self.rates[day] = exposures.rates_on(self.session, day=day, base=self.policy.base_currency)
         return self.rates[day]
 
-    def customer(self, customer_id: int) -> dict[str, Any]:
-        if customer_id not in self.customers:
-            found = customers.get_customer(self.session, customer_id=customer_id)
-            self.customers[customer_id] = {
-                "customer_id": found.id,
-                "kind": found.kind,
-                "industry": found.industry_code[0] if found.industry_code else None,
-                "region": found.uscc[2:8] if found.uscc else None,
-                "on_watch_list": False,  # the watch list is not built yet
-            }
-        return self.customers[customer_id]
-
-    def score(self, customer_id: int) -> dict[str, Any]:
-        """The latest credit assessment's score and grade, and the change from the one before."""
-        if customer_id not in self.scores:
-            latest = credit.assessments_of(self.session, customer_id=customer_id, limit=2)
-            now = latest[0] if latest else None
-            before = latest[1] if len(latest) > 1 else None
-            notches = 0
-            if now and before and now.grade.isdigit() and before.grade.isdigit():
-                notches = max(0, int(now.grade) - int(before.grade))
-            self.scores[customer_id] = {
-                "score": now.points if now else None,
-                "score_change": now.points - before.points if now and before else 0,
-                "grade": now.grade if now else None,
-                "previous_grade": before.grade if before else None,
-                "grade_notches_down": notches,
-            }
-        return self.scores[customer_id]
-
-    def credit_state(self, customer_id: int, at: datetime) -> dict[str, Any]:
-        """Exposure and days past due as of the event's time, in the base currency."""
-        base = self.policy.base_currency
-        rates = self.rates_on(at.date())
-        exposure = exposures.exposure_of(
-            self.session, customer_ids=[customer_id], policy=self.policy, currency=base, now=at, rates=rates
-        )
-        _, limit = exposures.customer_exposure(self.session, customer_id=customer_id, policy=self.policy)
-        limit_amount = rates.convert(limit.amount, limit.currency, base) if limit else Decimal(0)
-        if limit_amount > 0:
-            utilisation = float(exposure.total / limit_amount)
-        else:
-            utilisation = ZERO_LIMIT_UTILISATION if limit is not None and exposure.total > 0 else 0.0
-        overdue = [v for k, v in exposure.buckets.items() if k.startswith("overdue") and v > 0]
-        return {
-            "exposure": exposure.total,
-            "credit_limit": limit_amount,
-            "utilisation": utilisation,
-            "overdue_amount": exposure.overdue,
-            "overdue_invoices": len(overdue),  # bands holding overdue invoices; exact counts need the items
-            "max_days_past_due": exposure.max_days_past_due,
-            **self.score(customer_id),
-        }
-
-    def behaviour(self, customer_id: int) -> tuple[CustomerMonitoringState, BehaviourState]:
-        if customer_id not in self.states:
-            row = self.session.scalar(
-                select(CustomerMonitoringState).where(CustomerMonitoringState.customer_id == customer_id)
-            )
-            if row is None:
-                state = BehaviourState()
-                row = CustomerMonitoringState(customer_id=customer_id, behaviour=state.to_json(), events_applied=0)
-                self.session.add(row)
-                self.session.flush()  # now, not inside an event's savepoint that may roll back
-            else:
-                state = BehaviourState.from_json(row.behaviour)
-            self.states[customer_id] = (row, state)
-        return self.states[customer_id]
-
-    def save_states(self) -> None:
-        for row, state in self.states.values():
-            row.behaviour = state.to_json()
-            row.updated_at = utcnow()
-        self.session.flush()
-
     # ── one event ─────────────────────────────────────────────────────────────────────────────────────────────
 
     def apply(self, index: int, raw: Any, event: EventIn, digest: str) -> None:
-        row, behaviour = self.behaviour(event.customer_id)
-        saved = behaviour.to_json()
-        savepoint = self.session.begin_nested()
+        customer = self.customers[event.customer_id]
         try:
-            raised = self._apply(event, digest, behaviour)
-            savepoint.commit()
+            raised = self._apply(customer, event, digest)
         except _Refused as refused:
-            savepoint.rollback()
-            self.states[event.customer_id] = (row, BehaviourState.from_json(saved))
+            customer.undo_behaviour()
             self.dead_letter(index, raw, event.event_id, refused.code, refused.reason)
             return
-        except IntegrityError:
-            # Another batch stored this event id at the same moment: decide against what it stored.
-            savepoint.rollback()
-            self.states[event.customer_id] = (row, BehaviourState.from_json(saved))
-            self.settle_known(index, raw, event, digest)
-            return
-        row.events_applied += 1
-        if row.last_occurred_at is None or event.occurred_at > row.last_occurred_at:
-            row.last_occurred_at = event.occurred_at
+        customer.accepted += 1
+        if customer.newest is None or event.occurred_at > customer.newest:
+            customer.newest = event.occurred_at
         self.result.accepted += 1
         self.result.alerts += raised
 
-    def _apply(self, event: EventIn, digest: str, behaviour: BehaviourState) -> int:
+    def _apply(self, customer: _Customer, event: EventIn, digest: str) -> int:
         base_amount = self._base_amount(event)
-        self._documents(event)
-        self.session.add(
-            MonitoringEvent(
-                event_id=event.event_id,
-                type=event.type,
-                customer_id=event.customer_id,
-                occurred_at=event.occurred_at,
-                reference=event.reference,
-                payload=event.content() | {"amount_base": str(base_amount) if base_amount is not None else None},
-                payload_hash=digest,
-                received_by=self.actor.name,
-                received_at=utcnow(),
-            )
-        )
-        self.session.flush()
+        changes = self._documents(customer, event)
         observation = _observation(event, base_amount)
         if observation is not None:
-            features: dict[str, FeatureValue] = behaviour.observe(observation)
+            features: dict[str, FeatureValue] = customer.behaviour.observe(observation)
         else:
-            features = behaviour.snapshot(event.occurred_at)
+            features = customer.behaviour.snapshot(event.occurred_at)
         context = {
             "event": {
                 **event.fields,
@@ -282,18 +315,112 @@ class _Batch:
                 "reference": event.reference,
                 "amount": base_amount,
             },
-            "state": self.credit_state(event.customer_id, event.occurred_at),
+            "state": self._state(customer, event.occurred_at, changes),
             "features": features,
-            "customer": self.customer(event.customer_id),
+            "customer": customer.profile,
         }
         try:
             hits = self.rules.matching(context)
         except RuleRuntimeError as error:
             raise _Refused("rule_failed", error.message) from None
-        return sum(
-            service.raise_alert(self.session, rule=rule, event=event, context=context, actor=self.actor)
-            for rule in hits
+        # Accepted: what the event changed becomes the customer's.
+        if observation is not None:
+            customer.observations.append(observation)
+        customer.version += bool(changes)
+        for key, item in changes.items():
+            customer.position.items[key] = item
+            self.owners[key] = event.customer_id
+            if item.kind == "order":
+                self.ordered.add(item.reference)
+            self.items[key] = exposures.ItemIn(
+                customer_id=event.customer_id,
+                kind=item.kind,
+                reference=item.reference,
+                currency=item.currency,
+                open_amount=item.open_amount,
+                document_date=item.document_date,
+                due_on=item.due_on,
+            )
+        if event.type in ORDER_EVENTS and event.reference is not None:
+            order = (event.customer_id, event.reference)
+            self.order_times[order] = max(event.occurred_at, self.order_times.get(order, event.occurred_at))
+        self.events.append(
+            {
+                "event_id": event.event_id,
+                "type": event.type,
+                "customer_id": event.customer_id,
+                "occurred_at": event.occurred_at,
+                "reference": event.reference,
+                "payload": event.content() | {"amount_base": str(base_amount) if base_amount is not None else None},
+                "payload_hash": digest,
+                "received_by": self.actor.name,
+                "received_at": self.now,
+            }
         )
+        raised = 0
+        for rule in hits:
+            if self._suppressed(customer, rule, event.occurred_at):
+                continue
+            self.hits.append(service.Hit(rule, event, context))
+            customer.fired.setdefault(rule.id, []).append(event.occurred_at)
+            raised += 1
+        return raised
+
+    @staticmethod
+    def _suppressed(customer: _Customer, rule: Rule, at: datetime) -> bool:
+        """A hit within the rule's window of an earlier alert of the rule for the customer (either side in
+        ``occurred_at``: a late event counts too) is not raised again."""
+        return any(abs(at - when) < rule.suppression for when in customer.fired.get(rule.id, ()))
+
+    def _state(self, customer: _Customer, at: datetime, changes: dict[tuple[str, str], OpenItem]) -> dict[str, Any]:
+        """Exposure and days past due as of the event's time, in the base currency, with the event's own changes."""
+        position = customer.position
+        # The valuation changes only with the items, the day (ageing, rates) and reservations (which expire): an
+        # event that changes none of them (most transactions, signals) reuses the last one.
+        key = (at.date(), customer.version)
+        if customer.valued is not None and customer.valued[0] == key and not changes and not position.checks:
+            _, exposure, limit_amount = customer.valued
+        else:
+            exposure, limit_amount = self._value(position, at, changes)
+            if not changes:
+                customer.valued = (key, exposure, limit_amount)
+        if limit_amount > 0:
+            utilisation = float(exposure.total / limit_amount)
+        else:
+            utilisation = ZERO_LIMIT_UTILISATION if position.limit is not None and exposure.total > 0 else 0.0
+        overdue = [v for k, v in exposure.buckets.items() if k.startswith("overdue") and v > 0]
+        return {
+            "exposure": exposure.total,
+            "credit_limit": limit_amount,
+            "utilisation": utilisation,
+            "overdue_amount": exposure.overdue,
+            "overdue_invoices": len(overdue),  # bands holding overdue invoices; exact counts need the items
+            "max_days_past_due": exposure.max_days_past_due,
+            **customer.score,
+        }
+
+    def _value(
+        self, position: exposures.Position, at: datetime, changes: dict[tuple[str, str], OpenItem]
+    ) -> tuple[buckets.Exposure, Decimal]:
+        base = self.policy.base_currency
+        rates = self.rates_on(at.date())
+        items = [item for key, item in position.items.items() if key not in changes] + list(changes.values())
+        ordered = self.ordered | {item.reference for item in changes.values() if item.kind == "order"}
+        try:
+            exposure = buckets.exposure(
+                items + position.reserved(at, ordered),
+                today=at.date(),
+                currency=base,
+                rates=rates,
+                bands=self.policy.checks.overdue_bands,
+            )
+            limit_amount = rates.convert(position.limit[0], position.limit[1], base) if position.limit else Decimal(0)
+        except ValidationFailed as error:  # an open item or the limit in a currency without a rate on that day
+            raise _Refused(
+                "invalid",
+                f"the customer's exposure on {at.date()} cannot be valued: {error.message}; then replay this event",
+            ) from None
+        return exposure, limit_amount
 
     def _base_amount(self, event: EventIn) -> Decimal | None:
         if event.amount is None or event.currency is None:
@@ -308,7 +435,7 @@ class _Batch:
                 f" {event.occurred_at.date()}; load one (PUT /api/v1/fx-rates), then replay this event",
             ) from None
 
-    def _documents(self, event: EventIn) -> None:
+    def _documents(self, customer: _Customer, event: EventIn) -> dict[tuple[str, str], OpenItem]:
         """Open items of the credit exposure that the event changes, when it names its document (``reference``):
 
         - order_placed / order_changed: the order's open amount is the event's; order_cancelled: 0;
@@ -317,53 +444,36 @@ class _Batch:
         - payment_received: the invoice of the same reference is reduced by the amount (not below 0).
 
         Amounts stay in the event's currency. An order event older than the newest order event of the same
-        reference does not move the order back (a late ``order_changed``)."""
+        reference does not move the order back (a late ``order_changed``). A reference names one customer's
+        document: another customer's reference is refused."""
         if event.reference is None or event.amount is None or event.currency is None:
-            return
-        kinds = {
-            "order_placed": ("order",),
-            "order_changed": ("order",),
-            "order_cancelled": ("order",),
-            "delivery": ("order", "delivery"),
-            "invoice_issued": ("delivery", "invoice"),
-            "payment_received": ("invoice",),
-        }.get(event.type)
+            return {}
+        kinds = DOCUMENT_KINDS.get(event.type)
         if kinds is None:
-            return
-        order_events = ("order_placed", "order_changed", "order_cancelled")
-        if event.type in order_events:
-            newer = self.session.scalar(
-                select(MonitoringEvent.id)
-                .where(
-                    MonitoringEvent.customer_id == event.customer_id,
-                    MonitoringEvent.reference == event.reference,
-                    MonitoringEvent.type.in_(order_events),
-                    MonitoringEvent.occurred_at > event.occurred_at,
+            return {}
+        reference = event.reference
+        for kind in kinds:
+            owner = self.owners.get((kind, reference))
+            if owner is not None and owner != event.customer_id:
+                raise _Refused(
+                    "invalid",
+                    f"exposure of {reference}: {kind} {reference} belongs to customer {owner}, not"
+                    f" {event.customer_id}; a reference names one document of one customer",
                 )
-                .limit(1)
-            )
-            if newer is not None:
-                return
-        current = exposures.items_by_reference(self.session, reference=event.reference or "", kinds=tuple(kinds))
+        if event.type in ORDER_EVENTS:
+            newest = self.order_times.get((event.customer_id, reference))
+            if newest is not None and newest > event.occurred_at:
+                return {}
+        current = customer.position.items
         day = event.occurred_at.date()
-        items: list[exposures.ItemIn] = []
+        changes: dict[tuple[str, str], OpenItem] = {}
 
         def item(kind: str, amount: Decimal, *, currency: str, due_on: date | None = None, since: date = day) -> None:
-            items.append(
-                exposures.ItemIn(
-                    customer_id=event.customer_id,
-                    kind=kind,
-                    reference=event.reference or "",
-                    currency=currency,
-                    open_amount=max(amount, Decimal(0)),
-                    document_date=since,
-                    due_on=due_on,
-                )
-            )
+            changes[(kind, reference)] = OpenItem(kind, reference, currency, max(amount, Decimal(0)), since, due_on)
 
         def settle(kind: str) -> None:
-            if kind in current and current[kind].open_amount > 0:
-                known = current[kind]
+            known = current.get((kind, reference))
+            if known is not None and known.open_amount > 0:
                 item(kind, Decimal(0), currency=known.currency, due_on=known.due_on, since=known.document_date)
 
         match event.type:
@@ -378,9 +488,9 @@ class _Batch:
                 settle("delivery")
                 item("invoice", event.amount, currency=event.currency, due_on=event.fields["due_at"].date())
             case "payment_received":
-                invoice = current.get("invoice")
+                invoice = current.get(("invoice", reference))
                 if invoice is None:
-                    return
+                    return {}
                 paid = self.rates_on(day).convert(event.amount, event.currency, invoice.currency)
                 item(
                     "invoice",
@@ -389,10 +499,38 @@ class _Batch:
                     due_on=invoice.due_on,
                     since=invoice.document_date,
                 )
-        try:
-            exposures.record_items(self.session, items=items, base=self.policy.base_currency, actor=self.actor)
-        except DomainError as error:
-            raise _Refused("invalid", f"exposure of {event.reference}: {error.message}") from None
+        for (kind, _), changed in changes.items():
+            if changed.currency != self.policy.base_currency and changed.currency not in self.rates_on(day).by_currency:
+                raise _Refused(
+                    "invalid",
+                    f"exposure of {reference}: there is no exchange rate for {changed.currency}; load one first",
+                )
+            if kind == "invoice" and changed.due_on is not None and changed.due_on < changed.document_date:
+                raise _Refused("invalid", f"exposure of {reference}: an invoice falls due on or after its date")
+        return changes
+
+    # ── writing the batch back ────────────────────────────────────────────────────────────────────────────────
+
+    def write(self) -> None:
+        """The accepted events in one statement, the changed open items in one call, the customers' states."""
+        if self.events:
+            self.session.execute(insert(MonitoringEvent), self.events)
+        if self.hits:
+            service.raise_alerts(self.session, hits=self.hits, actor=self.actor)
+        if self.items:
+            exposures.record_items(
+                self.session, items=list(self.items.values()), base=self.policy.base_currency, actor=self.actor
+            )
+        for customer in self.customers.values():
+            if not customer.accepted:
+                continue
+            row = customer.row
+            row.behaviour = customer.behaviour.to_json()
+            row.events_applied += customer.accepted
+            if customer.newest is not None and (row.last_occurred_at is None or customer.newest > row.last_occurred_at):
+                row.last_occurred_at = customer.newest
+            row.updated_at = utcnow()
+        self.session.flush()
 
     def settle_known(self, index: int, raw: Any, event: EventIn, digest: str) -> bool:
         """True if the event id is known: a duplicate (counted) or a conflict (dead-lettered)."""
@@ -411,6 +549,33 @@ class _Batch:
                 " content; an event id names one event — send a correction under a new id",
             )
         return True
+
+
+ORDER_EVENTS = ("order_placed", "order_changed", "order_cancelled")
+DOCUMENT_KINDS = {
+    "order_placed": ("order",),
+    "order_changed": ("order",),
+    "order_cancelled": ("order",),
+    "delivery": ("order", "delivery"),
+    "invoice_issued": ("delivery", "invoice"),
+    "payment_received": ("invoice",),
+}
+
+
+def _score(latest: list[Any]) -> dict[str, Any]:
+    """The latest credit assessment's score and grade, and the change from the one before."""
+    now = latest[0] if latest else None
+    before = latest[1] if len(latest) > 1 else None
+    notches = 0
+    if now and before and now.grade.isdigit() and before.grade.isdigit():
+        notches = max(0, int(now.grade) - int(before.grade))
+    return {
+        "score": now.points if now else None,
+        "score_change": now.points - before.points if now and before else 0,
+        "grade": now.grade if now else None,
+        "previous_grade": before.grade if before else None,
+        "grade_notches_down": notches,
+    }
 
 
 def _observation(event: EventIn, amount: Decimal | None) -> Observation | None:
@@ -436,9 +601,36 @@ def ingest(
     now: datetime | None = None,
     replaying: DeadLetter | None = None,
 ) -> IngestResult:
-    """Process one batch (at most ``MAX_BATCH`` events) in the caller's unit of work; see the module's guarantees."""
+    """Process one batch (at most ``MAX_BATCH`` events) in the caller's unit of work; see the module's guarantees.
+
+    On PostgreSQL two workers may store the same new event id, or the first state of the same new customer, at the
+    same moment: the later one's batch then meets a unique key, is rolled back to its start and processed again —
+    once — now seeing what the other stored."""
     if len(events) > MAX_BATCH:
         raise ValidationFailed(f"at most {MAX_BATCH} events per batch; split the file or the stream")
+    for attempt in (1, 2):
+        savepoint = session.begin_nested()
+        try:
+            result = _ingest(session, events=events, actor=actor, policy=policy, now=now, replaying=replaying)
+        except IntegrityError:
+            savepoint.rollback()
+            if attempt == 2:
+                raise
+            continue
+        savepoint.commit()
+        return result
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _ingest(
+    session: Session,
+    *,
+    events: Sequence[Any],
+    actor: Actor,
+    policy: Policy,
+    now: datetime | None,
+    replaying: DeadLetter | None,
+) -> IngestResult:
     batch = _Batch(session, actor=actor, policy=policy, now=now or utcnow(), replaying=replaying)
     valid: list[tuple[int, Any, EventIn, str]] = []
     seen: dict[str, str] = {}
@@ -466,18 +658,18 @@ def ingest(
             continue
         seen[event.event_id] = digest
         valid.append((index, raw, event, digest))
+    batch.load([event for _, _, event, _ in valid])  # locks the customers' states first: see ``_Batch.load``
     known_ids = set(session.scalars(select(MonitoringEvent.event_id).where(MonitoringEvent.event_id.in_(list(seen)))))
-    existing_customers = relationships.existing_customer_ids(session, {e.customer_id for _, _, e, _ in valid})
     for index, raw, event, digest in sorted(valid, key=lambda v: (v[2].occurred_at, v[0])):
         if event.event_id in known_ids and batch.settle_known(index, raw, event, digest):
             continue
-        if event.customer_id not in existing_customers:
+        if event.customer_id not in batch.customers:
             batch.dead_letter(
                 index, raw, event.event_id, "invalid", f"customer_id: there is no customer {event.customer_id}"
             )
             continue
         batch.apply(index, raw, event, digest)
-    batch.save_states()
+    batch.write()
     result = batch.result
     if replaying is not None and not result.rejections:
         replaying.replayed_at, replaying.replayed_by = utcnow(), actor.name

@@ -42,7 +42,7 @@ class DeadLetter(Base):
     event_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     raw: Mapped[Any] = mapped_column(JSON)
     payload_hash: Mapped[str] = mapped_column(String(64))
-    code: Mapped[str] = mapped_column(String(32))  # invalid | conflict | rule_failed
+    code: Mapped[str] = mapped_column(String(32))  # invalid | conflict | rule_failed | worker_error
     reason: Mapped[str] = mapped_column(String(2000))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     received_by: Mapped[str] = mapped_column(String(64))

@@ -7,6 +7,7 @@ severity (``SLA``). Every alert raised and every move is appended to the audit l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -105,8 +106,7 @@ def evidence(rule: Rule, event: EventIn, context: dict[str, Any]) -> dict[str, A
 def raise_alert(session: Session, *, rule: Rule, event: EventIn, context: dict[str, Any], actor: Actor) -> int:
     """Raise the rule's alert for the event's customer: 1, or 0 when an alert of the same rule and customer lies
     within the suppression window (by occurred_at) or the event already raised it."""
-    dedup_key = f"{event.customer_id}:{rule.id}:{event.event_id}"
-    clash = select(Alert.id).where(Alert.dedup_key == dedup_key)
+    clash = select(Alert.id).where(Alert.dedup_key == _dedup_key(rule, event))
     if rule.suppression > timedelta(0):
         clash = select(Alert.id).where(
             Alert.customer_id == event.customer_id,
@@ -116,41 +116,83 @@ def raise_alert(session: Session, *, rule: Rule, event: EventIn, context: dict[s
         )
     if session.scalar(clash.limit(1)) is not None:
         return 0
+    return len(raise_alerts(session, hits=[Hit(rule, event, context)], actor=actor))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule that held for an event, with the inputs it saw."""
+
+    rule: Rule
+    event: EventIn
+    context: dict[str, Any]
+
+
+def _dedup_key(rule: Rule, event: EventIn) -> str:
+    return f"{event.customer_id}:{rule.id}:{event.event_id}"
+
+
+def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list[Alert]:
+    """Store the alerts of hits already checked against their suppression windows (the intake holds its batch's
+    recent alerts in memory: ``recent_alerts``), with one ledger entry each."""
     now = utcnow()
-    alert = Alert(
-        customer_id=event.customer_id,
-        rule_id=rule.id,
-        rule_version=rule.version,
-        severity=rule.severity.value,
-        tier=rule.tier.value,
-        status="new",
-        dedup_key=dedup_key,
-        event_id=event.event_id,
-        occurred_at=event.occurred_at,
-        evidence=evidence(rule, event, context),
-        sla_due_at=now + SLA[rule.severity.value],
-        close_reason="",
-        raised_at=now,
-        updated_by=actor.name,
-        updated_at=now,
-    )
-    session.add(alert)
+    alerts = [
+        Alert(
+            customer_id=hit.event.customer_id,
+            rule_id=hit.rule.id,
+            rule_version=hit.rule.version,
+            severity=hit.rule.severity.value,
+            tier=hit.rule.tier.value,
+            status="new",
+            dedup_key=_dedup_key(hit.rule, hit.event),
+            event_id=hit.event.event_id,
+            occurred_at=hit.event.occurred_at,
+            evidence=evidence(hit.rule, hit.event, hit.context),
+            sla_due_at=now + SLA[hit.rule.severity.value],
+            close_reason="",
+            raised_at=now,
+            updated_by=actor.name,
+            updated_at=now,
+        )
+        for hit in hits
+    ]
+    session.add_all(alerts)
     session.flush()
-    audit.append(
+    audit.append_many(
         session,
         actor=actor,
-        action="alert.raised",
-        entity_type="customer",
-        entity_id=event.customer_id,
-        changes={
-            "alert_id": alert.id,
-            "rule": f"{rule.id} v{rule.version}",
-            "severity": rule.severity.value,
-            "tier": rule.tier.value,
-            "event_id": event.event_id,
-        },
+        entries=[
+            audit.Entry(
+                "alert.raised",
+                "customer",
+                alert.customer_id,
+                {
+                    "alert_id": alert.id,
+                    "rule": f"{alert.rule_id} v{alert.rule_version}",
+                    "severity": alert.severity,
+                    "tier": alert.tier,
+                    "event_id": alert.event_id,
+                },
+            )
+            for alert in alerts
+        ],
     )
-    return 1
+    return alerts
+
+
+def recent_alerts(
+    session: Session, *, customer_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[tuple[int, str], list[datetime]]:
+    """When each rule fired for each customer with ``occurred_at`` in [start, end], for suppression windows."""
+    rows = session.execute(
+        select(Alert.customer_id, Alert.rule_id, Alert.occurred_at).where(
+            Alert.customer_id.in_(sorted(set(customer_ids))), Alert.occurred_at >= start, Alert.occurred_at <= end
+        )
+    )
+    found: dict[tuple[int, str], list[datetime]] = {}
+    for customer_id, rule_id, occurred_at in rows:
+        found.setdefault((customer_id, rule_id), []).append(occurred_at)
+    return found
 
 
 @dataclass(frozen=True)
