@@ -42,7 +42,7 @@ from riskdesk.customers import relationships
 from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
 from riskdesk.errors import DomainError, ValidationFailed
-from riskdesk.monitoring import service
+from riskdesk.monitoring import service, watch_list
 from riskdesk.monitoring.models import CustomerMonitoringState, DeadLetter, MonitoringEvent
 from riskdesk.monitoring.rules import RuleRuntimeError, RuleSet
 from riskdesk.monitoring.validation import EventIn, InvalidEvent, content_hash, parse_event
@@ -157,7 +157,7 @@ class _Batch:
                 "kind": found.kind,
                 "industry": found.industry_code[0] if found.industry_code else None,
                 "region": found.uscc[2:8] if found.uscc else None,
-                "on_watch_list": False,  # the watch list is not built yet
+                "on_watch_list": watch_list.is_on(self.session, customer_id=found.id),
             }
         return self.customers[customer_id]
 
@@ -290,10 +290,13 @@ class _Batch:
             hits = self.rules.matching(context)
         except RuleRuntimeError as error:
             raise _Refused("rule_failed", error.message) from None
-        return sum(
+        raised = sum(
             service.raise_alert(self.session, rule=rule, event=event, context=context, actor=self.actor)
             for rule in hits
         )
+        if raised:  # an alert may have put the customer on the watch list: read it again for the next event
+            self.customers.pop(event.customer_id, None)
+        return raised
 
     def _base_amount(self, event: EventIn) -> Decimal | None:
         if event.amount is None or event.currency is None:

@@ -19,6 +19,7 @@ from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.db.types import utcnow
 from riskdesk.errors import NotFound, ValidationFailed
+from riskdesk.monitoring import watch_list
 from riskdesk.monitoring.models import Alert, DeadLetter, MonitoringRule
 from riskdesk.monitoring.rules import Rule, RuleSet, RuleStatus, Severity, Tier
 from riskdesk.monitoring.validation import EventIn
@@ -150,6 +151,7 @@ def raise_alert(session: Session, *, rule: Rule, event: EventIn, context: dict[s
             "event_id": event.event_id,
         },
     )
+    watch_list.on_alert(session, alert=alert, actor=actor)  # an early-warning tier puts the customer on the list
     return 1
 
 
