@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     credit_policy_file: Path | None = None  # default: the expert policy shipped in riskdesk/credit
+    watch_review_days: int = Field(default=30, ge=1, le=366)  # a watch-listed customer is reviewed this often
 
     # Registry verification through an HTTP API; without registry_url the imported snapshot is used.
     registry_url: str = ""  # e.g. https://registry.example/api/company?code={uscc}

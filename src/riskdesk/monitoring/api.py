@@ -1,4 +1,4 @@
-"""Monitoring over JSON: events in, dead letters and their replay, alerts and their moves."""
+"""Monitoring over JSON: events in, dead letters and their replay, alerts and their moves, the watch list."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from riskdesk.monitoring import intake, service
+from riskdesk.monitoring import intake, service, watch_list
 from riskdesk.monitoring.intake import IngestResult
-from riskdesk.monitoring.models import Alert, DeadLetter
+from riskdesk.monitoring.models import Alert, DeadLetter, WatchListEntry
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
 from riskdesk.web.deps import ContainerDep, SessionDep, actor_of, require
@@ -188,3 +188,113 @@ def assign_alert(
     """Give the alert to a user by username (empty: to no one)."""
     alert = service.assign(session, alert_id=alert_id, assignee=data.assignee, actor=actor_of(request, principal))
     return alert_out(alert)
+
+
+# ── watch list ───────────────────────────────────────────────────────────────────────────────────────────────
+
+Reason = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class WatchListAddIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    customer_id: int = Field(ge=1)
+    reason: Reason
+
+
+class RemovalRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Reason
+
+
+class RemovalDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    decision: Literal["consent", "refuse"]
+    reason: Reason = ""
+
+
+def watch_entry_out(entry: WatchListEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "customer_id": entry.customer_id,
+        "status": entry.status,
+        "alert_id": entry.alert_id,
+        "added_because": entry.added_because,
+        "added_by": entry.added_by,
+        "added_at": entry.added_at,
+        "next_review_on": entry.next_review_on,
+        "removal_requested_by": entry.removal_requested_by,
+        "removal_requested_at": entry.removal_requested_at,
+        "removal_reason": entry.removal_reason,
+        "decision": entry.decision,
+        "decided_by": entry.decided_by,
+        "decided_at": entry.decided_at,
+        "decision_reason": entry.decision_reason,
+        "removed_at": entry.removed_at,
+    }
+
+
+@router.get("/watch-list")
+def list_watch_list(
+    session: SessionDep,
+    principal: Annotated[Principal, require(Permission.customers_read)],
+    status: Annotated[str, Query(pattern="^(current|on|removal_requested|removed|all)$")] = "current",
+    customer_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Entries newest first; ``current`` (the default) is on or removal requested, ``all`` every stay ever."""
+    page = watch_list.list_entries(
+        session, status=None if status == "all" else status, customer_id=customer_id, limit=limit, offset=offset
+    )
+    return {"total": page.total, "items": [watch_entry_out(e) for e in page.entries]}
+
+
+@router.post("/watch-list", status_code=201)
+def add_to_watch_list(
+    data: WatchListAddIn,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Permission.alerts_work)],
+) -> dict[str, Any]:
+    """Put a customer on the list by hand, with a reason (409 when it is on already)."""
+    entry = watch_list.add(
+        session, customer_id=data.customer_id, reason=data.reason, actor=actor_of(request, principal)
+    )
+    return watch_entry_out(entry)
+
+
+@router.post("/watch-list/{customer_id}/removal-request")
+def request_watch_list_removal(
+    customer_id: int,
+    data: RemovalRequestIn,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Permission.alerts_work)],
+) -> dict[str, Any]:
+    """Ask an approver to take the customer off; refused (409) while an early-warning alert of it is open."""
+    entry = watch_list.request_removal(
+        session, customer_id=customer_id, reason=data.reason, actor=actor_of(request, principal)
+    )
+    return watch_entry_out(entry)
+
+
+@router.post("/watch-list/{customer_id}/removal-decision")
+def decide_watch_list_removal(
+    customer_id: int,
+    data: RemovalDecisionIn,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, require(Permission.watch_list_decide)],
+) -> dict[str, Any]:
+    """Consent (the customer leaves the list) or refuse with a reason; never on one's own request (403)."""
+    entry = watch_list.decide_removal(
+        session,
+        customer_id=customer_id,
+        decision=data.decision,
+        reason=data.reason,
+        actor=actor_of(request, principal),
+    )
+    return watch_entry_out(entry)

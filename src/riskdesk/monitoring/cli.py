@@ -1,4 +1,4 @@
-"""``riskdesk events ingest|dead-letters|replay`` and ``riskdesk monitor rules|alerts``."""
+"""``riskdesk events ingest|dead-letters|replay`` and ``riskdesk monitor rules|alerts|watch-list|watch-reviews``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import typer
 from riskdesk.cli.common import cli_actor, container, echo_json, err, fail, handles_errors, session_scope
 
 events_app = typer.Typer(help="Monitoring events: send them from a file, list and replay dead letters.")
-monitor_app = typer.Typer(help="Monitoring: the rules in force and the alert queue.", no_args_is_help=True)
+monitor_app = typer.Typer(
+    help="Monitoring: the rules in force, the alert queue and the watch list.", no_args_is_help=True
+)
 
 
 @events_app.callback()
@@ -199,3 +201,37 @@ def worker(
     if stats_file is not None:
         stats_file.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     echo_json(summary)
+
+
+@monitor_app.command("watch-list")
+@handles_errors
+def watch_list_entries(
+    status: str = typer.Option(
+        "current", "--status", help="current (on or removal requested), on, removal_requested, removed or all"
+    ),
+    limit: int = typer.Option(50, "--limit", min=1, max=500),
+) -> None:
+    """The watch list as JSON, newest first."""
+    from riskdesk.errors import ValidationFailed
+    from riskdesk.monitoring import api, watch_list
+
+    if status not in ("current", "all", *watch_list.STATUSES):
+        raise ValidationFailed(f"--status: {status!r} is not one of current, on, removal_requested, removed, all")
+    with session_scope() as session:
+        page = watch_list.list_entries(session, status=None if status == "all" else status, limit=limit)
+        echo_json({"total": page.total, "items": [api.watch_entry_out(e) for e in page.entries]})
+
+
+@monitor_app.command("watch-reviews")
+@handles_errors
+def watch_reviews() -> None:
+    """A review task for each watch-listed customer whose review is due (run daily); the next review moves
+    RISKDESK_WATCH_REVIEW_DAYS on."""
+    from datetime import date
+
+    from riskdesk.monitoring import watch_list
+
+    days = container().settings.watch_review_days
+    with session_scope() as session:
+        opened = watch_list.open_reviews(session, today=date.today(), interval_days=days, actor=cli_actor())
+    typer.echo(f"{opened} new watch-list review tasks (every {days} days)")

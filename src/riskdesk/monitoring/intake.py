@@ -42,7 +42,7 @@ from riskdesk.credit.policy import Policy
 from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
 from riskdesk.errors import ValidationFailed
-from riskdesk.monitoring import service
+from riskdesk.monitoring import service, watch_list
 from riskdesk.monitoring.models import CustomerMonitoringState, DeadLetter, MonitoringEvent
 from riskdesk.monitoring.rules import Rule, RuleRuntimeError, RuleSet
 from riskdesk.monitoring.validation import EventIn, InvalidEvent, content_hash, parse_event
@@ -238,6 +238,7 @@ class _Batch:
         self.owners, self.ordered = positions.owners, positions.ordered
         scores = credit.latest_assessments(self.session, customer_ids=ids)
         window = max((rule.suppression for rule in self.rules.rules), default=timedelta(0))
+        watched = watch_list.listed(self.session, customer_ids=ids)
         fired = service.recent_alerts(
             self.session, customer_ids=ids, start=min(times) - window, end=max(times) + window
         )
@@ -250,7 +251,7 @@ class _Batch:
                     "kind": profile.kind,
                     "industry": profile.industry_code[0] if profile.industry_code else None,
                     "region": profile.uscc[2:8] if profile.uscc else None,
-                    "on_watch_list": False,  # the watch list is not built yet
+                    "on_watch_list": customer_id in watched,
                 },
                 row=row,
                 start=row.behaviour,
@@ -364,6 +365,8 @@ class _Batch:
             self.hits.append(service.Hit(rule, event, context))
             customer.fired.setdefault(rule.id, []).append(event.occurred_at)
             raised += 1
+            if rule.tier.value in watch_list.LISTING_TIERS:  # the alert lists it (when stored); later events see it
+                customer.profile["on_watch_list"] = True
         return raised
 
     @staticmethod

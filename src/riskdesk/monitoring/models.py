@@ -1,11 +1,12 @@
-"""Monitoring tables: events received, dead letters, each customer's behaviour state, rules and alerts."""
+"""Monitoring tables: events received, dead letters, each customer's behaviour state, rules, alerts and the watch
+list."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from riskdesk.db.base import Base
@@ -115,3 +116,49 @@ class Alert(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# ── watch list ───────────────────────────────────────────────────────────────────────────────────────────────
+
+
+class WatchListEntry(Base):
+    """One stay of a customer on the watch list, from being put on to being taken off; never deleted, so the
+    customer's stays are its history. ``current_customer_id`` is the customer's id while the entry is current
+    (``on`` or ``removal_requested``) and null once ``removed``: unique, so a customer has one current entry at most.
+    ``alert_id`` is the early-warning alert that put the customer on, or null when someone did so by hand."""
+
+    __tablename__ = "monitoring_watch_list"
+    __table_args__ = (Index("ix_monitoring_watch_list_status", "status", "next_review_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    current_customer_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(24))  # on | removal_requested | removed
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("monitoring_alerts.id"), nullable=True)
+    added_because: Mapped[str] = mapped_column(String(2000))
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_review_on: Mapped[date] = mapped_column(Date)
+    removal_requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    removal_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    removal_reason: Mapped[str] = mapped_column(String(2000), default="")
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)  # consented | refused
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decision_reason: Mapped[str] = mapped_column(String(2000), default="")
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WatchReview(Base):
+    """A periodic review of a watch-listed customer, opened as a task (``verification.documents.create_task``,
+    whose subject this row is: one task per review)."""
+
+    __tablename__ = "monitoring_watch_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("monitoring_watch_list.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,6 +20,7 @@ from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.db.types import utcnow
 from riskdesk.errors import NotFound, ValidationFailed
+from riskdesk.monitoring import watch_list
 from riskdesk.monitoring.models import Alert, DeadLetter, MonitoringRule
 from riskdesk.monitoring.rules import Rule, RuleSet, RuleStatus, Severity, Tier
 from riskdesk.monitoring.validation import EventIn
@@ -177,6 +178,8 @@ def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list
             for alert in alerts
         ],
     )
+    for alert in alerts:
+        watch_list.on_alert(session, alert=alert, actor=actor)  # an early-warning tier puts the customer on the list
     return alerts
 
 

@@ -33,6 +33,7 @@ class Permission(StrEnum):
     models_manage = "models:manage"  # register PD models, ask for their promotion, set overlays, rescore
     events_ingest = "events:ingest"  # send monitoring events; see and replay dead letters
     alerts_work = "alerts:work"  # investigate, escalate, assign and close monitoring alerts
+    watch_list_decide = "watch_list:decide"  # consent to or refuse taking a customer off the watch list
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
@@ -74,9 +75,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     # Approvers decide on what others propose; they read, they do not edit master data.
-    # They also take escalated monitoring alerts.
+    # They also take escalated monitoring alerts and decide who leaves the watch list.
     Role.approver: frozenset(
-        _EVERYONE | {Permission.screening_read, Permission.credit_approve, Permission.alerts_work}
+        _EVERYONE
+        | {
+            Permission.screening_read,
+            Permission.credit_approve,
+            Permission.alerts_work,
+            Permission.watch_list_decide,
+        }
     ),
     # Compliance answers rights requests and audits: full personal data and the ledger, no edits.
     # Compliance also owns the watchlists and reviews screening hits.
