@@ -16,7 +16,8 @@ Guarantees (docs/monitoring.md):
 
 Exposure: order, delivery, invoice and payment events with a ``reference`` update the credit exposure's open
 items through ``credit.exposure.record_items`` (see ``_documents``); ``state`` (exposure, limit, utilisation, days
-past due as of the event's day) is then read from ``credit.exposure`` and the score from the credit assessments.
+past due as of the event's day) is then read from ``credit.exposure``, the score from the credit assessments and the
+grade from the newer of the latest assessment and the latest rescoring (``_Batch.score``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.credit import exposure as exposures
+from riskdesk.credit import portfolio
 from riskdesk.credit import service as credit
 from riskdesk.credit.buckets import Rates
 from riskdesk.credit.policy import Policy
@@ -162,19 +164,25 @@ class _Batch:
         return self.customers[customer_id]
 
     def score(self, customer_id: int) -> dict[str, Any]:
-        """The latest credit assessment's score and grade, and the change from the one before."""
+        """The score (points of the expert scorecard, and their change) and the grade in force with the grade it
+        replaced. The grade is not only the assessments': a rescoring by the champion PD model grades customers
+        too (stored as PD predictions, which have no points), so it comes from ``portfolio.latest_grade`` — the
+        newer of the latest prediction and the latest assessment. A rescoring's downgrade is thus what the
+        ``score_changed`` event it sends is judged on (``monitoring.model_alerts``)."""
         if customer_id not in self.scores:
             latest = credit.assessments_of(self.session, customer_id=customer_id, limit=2)
             now = latest[0] if latest else None
             before = latest[1] if len(latest) > 1 else None
+            graded = portfolio.latest_grade(self.session, customer_id=customer_id)
             notches = 0
-            if now and before and now.grade.isdigit() and before.grade.isdigit():
-                notches = max(0, int(now.grade) - int(before.grade))
+            if graded is not None and graded.previous_grade is not None:
+                rank = self.policy.grade_rank
+                notches = max(0, rank(graded.grade) - rank(graded.previous_grade))
             self.scores[customer_id] = {
                 "score": now.points if now else None,
                 "score_change": now.points - before.points if now and before else 0,
-                "grade": now.grade if now else None,
-                "previous_grade": before.grade if before else None,
+                "grade": graded.grade if graded else None,
+                "previous_grade": graded.previous_grade if graded else None,
                 "grade_notches_down": notches,
             }
         return self.scores[customer_id]

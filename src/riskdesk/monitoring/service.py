@@ -118,6 +118,7 @@ def raise_alert(session: Session, *, rule: Rule, event: EventIn, context: dict[s
         return 0
     now = utcnow()
     alert = Alert(
+        subject="customer",
         customer_id=event.customer_id,
         rule_id=rule.id,
         rule_version=rule.version,
@@ -153,6 +154,13 @@ def raise_alert(session: Session, *, rule: Rule, event: EventIn, context: dict[s
     return 1
 
 
+def subject_of(alert: Alert) -> tuple[str, int]:
+    """The ledger's entity of an alert: its customer, or the model version a model-review alert concerns."""
+    if alert.subject == "model" and alert.model_version_id is not None:
+        return "model_version", alert.model_version_id
+    return "customer", alert.customer_id or 0
+
+
 @dataclass(frozen=True)
 class AlertPage:
     alerts: list[Alert]
@@ -165,11 +173,15 @@ def list_alerts(
     status: str | None = None,
     severity: str | None = None,
     customer_id: int | None = None,
+    subject: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> AlertPage:
-    """The queue: newest first, filtered; ``status="open"`` means every status but closed."""
+    """The queue: newest first, filtered; ``status="open"`` means every status but closed; ``subject`` customer or
+    model (model-review alerts have no customer)."""
     query = select(Alert)
+    if subject is not None:
+        query = query.where(Alert.subject == subject)
     if status == "open":
         query = query.where(Alert.status != "closed")
     elif status is not None:
@@ -219,8 +231,8 @@ def transition(
         session,
         actor=actor,
         action="alert.transitioned",
-        entity_type="customer",
-        entity_id=alert.customer_id,
+        entity_type=subject_of(alert)[0],
+        entity_id=subject_of(alert)[1],
         changes={"alert_id": alert.id, "from": old, "to": status, "assignee": alert.assignee},
         reason=reason,
     )
@@ -246,8 +258,8 @@ def assign(session: Session, *, alert_id: int, assignee: str, actor: Actor) -> A
         session,
         actor=actor,
         action="alert.assigned",
-        entity_type="customer",
-        entity_id=alert.customer_id,
+        entity_type=subject_of(alert)[0],
+        entity_id=subject_of(alert)[1],
         changes={"alert_id": alert.id, "from": old, "to": alert.assignee},
     )
     return alert
