@@ -18,6 +18,7 @@ from riskdesk.security.crypto import KeyRing
 from riskdesk.security.passwords import Passwords
 
 if TYPE_CHECKING:
+    from riskdesk import events
     from riskdesk.credit.policy import Policy
     from riskdesk.verification.registry import HttpRegistryProvider, RegistryProvider
     from riskdesk.verification.screening import IndexCache
@@ -103,10 +104,15 @@ class Container:
 
         handled: set[events.Event] = set()  # each event once: guarantees can run in circles
         while pending := events.take(session):
+            downgrades: list[events.GradeDowngraded] = []  # sent to monitoring's intake together, below
             for event in pending:
                 if event in handled:
                     continue
                 handled.add(event)
+                if isinstance(event, events.GradeDowngraded):
+                    downgrades.append(event)
+                elif isinstance(event, events.ModelReviewNeeded | events.ChampionChanged | events.OverlaysChanged):
+                    self._on_model_event(session, event)
                 if isinstance(event, events.CustomerChanged):
                     try:
                         for relying in screening.customers_relying_on(session, customer_id=event.customer_id):
@@ -120,6 +126,49 @@ class Container:
                         )
                     except NotFound:  # created in a savepoint that was rolled back
                         continue
+            if downgrades:
+                self._on_grade_drops(session, downgrades)
+
+    # ── model events (monitoring's model-review alerts, due rescorings, grade drops) ───────────────────────────
+
+    def _on_model_event(
+        self, session: Session, event: events.ModelReviewNeeded | events.ChampionChanged | events.OverlaysChanged
+    ) -> None:
+        from datetime import date
+
+        from riskdesk import events
+        from riskdesk.audit.service import Actor
+        from riskdesk.credit import portfolio
+        from riskdesk.monitoring import model_alerts
+        from riskdesk.scoring import registry
+
+        if isinstance(event, events.ModelReviewNeeded):
+            model_alerts.raise_model_review(session, event=event, actor=Actor("monitoring"))
+        elif isinstance(event, events.ChampionChanged):
+            version = registry.get_version(session, version_id=event.model_version_id).version
+            portfolio.request_rescoring(
+                session,
+                reason="champion_changed",
+                reference=version,
+                due_on=date.today(),
+                actor=Actor(event.by),
+            )
+        else:
+            portfolio.request_rescoring(
+                session,
+                reason="overlay_changed",
+                reference=f"#{event.overlay_id} {event.valid_from.isoformat()}",
+                due_on=max(date.today(), event.valid_from),
+                actor=Actor(event.by),
+            )
+
+    def _on_grade_drops(self, session: Session, downgrades: list[events.GradeDowngraded]) -> None:
+        from riskdesk.audit.service import Actor
+        from riskdesk.monitoring import model_alerts
+
+        model_alerts.send_grade_drops(
+            session, downgrades=downgrades, policy=self.credit_policy, actor=Actor("monitoring")
+        )
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:

@@ -8,6 +8,7 @@ customer and the screening hits its change raised are saved together or not at a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -23,15 +24,56 @@ class CustomerChanged:
 
 @dataclass(frozen=True)
 class GradeDowngraded:
-    """A rescoring moved a customer down by at least the threshold of grades: monitoring raises an alert."""
+    """A rescoring moved a customer down by at least the threshold of grades: monitoring turns it into a
+    ``score_changed`` event, whose id (customer and run) makes a replay of the same rescoring alert once."""
 
     customer_id: int
     previous_grade: str
     grade: str
     probability_of_default: str
+    run: str
+    scored_at: datetime
 
 
-Event = CustomerChanged | GradeDowngraded
+@dataclass(frozen=True)
+class ModelBreach:
+    """One measure of a model health check past its threshold: ``kind`` psi (the PD's population), csi (a
+    feature's population) or auc (realised discrimination, which breaches by falling *below* its floor)."""
+
+    kind: str
+    measure: str
+    value: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class ModelReviewNeeded:
+    """A health check of a model version found breaches: monitoring raises a model-review alert per kind."""
+
+    model_version_id: int
+    health_check_id: int
+    checked_at: datetime
+    breaches: tuple[ModelBreach, ...]
+
+
+@dataclass(frozen=True)
+class ChampionChanged:
+    """A model version became the champion: the portfolio is due for rescoring (credit)."""
+
+    model_version_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class OverlaysChanged:
+    """A PD overlay was added (or ended by a factor of 1): the portfolio is due for rescoring from ``valid_from``."""
+
+    overlay_id: int
+    valid_from: date
+    by: str
+
+
+Event = CustomerChanged | GradeDowngraded | ModelReviewNeeded | ChampionChanged | OverlaysChanged
 
 
 def record(session: Session, event: Event) -> None:

@@ -153,6 +153,9 @@ def dataset(
 @handles_errors
 def rescore(
     downgrade_alert: int = typer.Option(2, "--downgrade-alert", min=1, help="grades down that raise an alert"),
+    due: bool = typer.Option(
+        False, "--due", help="only if a change of champion or overlay made a rescoring due (the scheduled job)"
+    ),
 ) -> None:
     """Score every company by the champion PD model (the challenger in shadow) with the overlays in force, and
     print the grade migration matrix."""
@@ -162,7 +165,8 @@ def rescore(
 
     with session_scope() as session, Progress(console=err, transient=True) as progress:
         task = progress.add_task("rescoring", total=None)
-        result = portfolio.rescore(
+        rescore = portfolio.rescore_due if due else portfolio.rescore
+        result = rescore(
             session,
             policy=container().credit_policy,
             actor=cli_actor(),
@@ -170,6 +174,9 @@ def rescore(
             downgrade_alert=downgrade_alert,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+    if result is None:
+        typer.echo("no rescoring is due")
+        return
     typer.echo(
         f"{result.scored} companies scored by {result.model_version}; {result.downgraded} downgraded by"
         f" {downgrade_alert} grades or more (run {result.run})"

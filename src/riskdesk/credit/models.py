@@ -158,3 +158,21 @@ class CreditCheck(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decision_reason: Mapped[str] = mapped_column(String(2000), default="")
+
+
+class RescoringRequest(Base):
+    """The portfolio is due for rescoring from ``due_on`` because the champion or an overlay changed; the first
+    rescoring on or after that day settles it (``run``, ``done_at``) and keeps its grade migration matrix."""
+
+    __tablename__ = "rescoring_requests"
+    __table_args__ = (Index("ix_rescoring_requests_open", "done_at", "due_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))  # champion_changed | overlay_changed
+    reference: Mapped[str] = mapped_column(String(200))  # what changed, in words: "model pd-b", "overlay 3 …"
+    due_on: Mapped[date] = mapped_column(Date)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # scored, downgraded, migrations

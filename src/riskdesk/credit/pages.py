@@ -247,6 +247,8 @@ def _models(
             "versions": registry.versions(session),
             "overlays": registry.overlays(session),
             "rescored": rescored,
+            "due": portfolio.open_rescorings(session),
+            "labels": {"champion_changed": "New champion", "overlay_changed": "Overlay changed"},
             "error": error,
             "today": date.today(),
         },

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskdesk import events
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.credit import exposure, service
+from riskdesk.credit.models import RescoringRequest
 from riskdesk.credit.policy import Policy
 from riskdesk.customers import service as customers
+from riskdesk.db.types import utcnow
 from riskdesk.errors import ValidationFailed
 from riskdesk.scoring import health, predictions, registry
 from riskdesk.scoring.models import ModelHealth, PdPrediction
@@ -140,6 +143,7 @@ def rescore(
     in_force = registry.overlays_in_force(session, day=today)
     previous = predictions.latest_grades(session)
     result = Rescored(uuid.uuid4().hex, champion.version, 0)
+    scored_at = utcnow()
     for position, customer_id in enumerate(ids):
         model_pd = Decimal(str(float(scored.probability_of_default[position]))).quantize(PD_STEP, ROUND_HALF_UP)
         overlay = registry.overlay_for(in_force, rows[position]["industry"])
@@ -176,12 +180,15 @@ def rescore(
                 else None
             ),
             scored_by=actor.name,
+            scored_at=scored_at,
         )
         result.scored += 1
         result.migrations[(before, grade)] += 1
         if before is not None and policy.grade_rank(grade) - policy.grade_rank(before) >= downgrade_alert:
             result.downgraded += 1
-            events.record(session, events.GradeDowngraded(customer_id, before, grade, str(final)))
+            events.record(
+                session, events.GradeDowngraded(customer_id, before, grade, str(final), result.run, scored_at)
+            )
             audit.append(
                 session,
                 actor=actor,
@@ -205,9 +212,112 @@ def rescore(
             "downgraded": result.downgraded,
             "overlays": {sector: str(o.factor) for sector, o in in_force.items()},
             "challenger": challenger_record.version if challenger_record else None,
+            "migrations": result.migration_rows(),
         },
     )
+    _settle_requests(session, result, today)
     return result
+
+
+# ── rescoring when the champion or an overlay changes (docs/decisions/0013-rescoring-due.md) ──────────────────
+
+
+def request_rescoring(session: Session, *, reason: str, reference: str, due_on: date, actor: Actor) -> RescoringRequest:
+    """Mark the portfolio due for rescoring from ``due_on``; ``rescore_due`` (a scheduled job) or any rescoring on
+    or after that day settles it."""
+    request = RescoringRequest(
+        reason=reason, reference=reference[:200], due_on=due_on, requested_by=actor.name, requested_at=utcnow()
+    )
+    session.add(request)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="model.rescoring_due",
+        entity_type="rescoring_request",
+        entity_id=request.id,
+        changes={"reason": reason, "reference": request.reference, "due_on": due_on.isoformat()},
+    )
+    return request
+
+
+def open_rescorings(session: Session, *, due_by: date | None = None) -> list[RescoringRequest]:
+    """Requests not settled yet, oldest due first (``due_by``: only those due on or before that day)."""
+    query = select(RescoringRequest).where(RescoringRequest.done_at.is_(None))
+    if due_by is not None:
+        query = query.where(RescoringRequest.due_on <= due_by)
+    return list(session.scalars(query.order_by(RescoringRequest.due_on, RescoringRequest.id)))
+
+
+def rescorings(session: Session, *, limit: int = 20) -> list[RescoringRequest]:
+    """The latest requests, settled or not, newest first."""
+    return list(session.scalars(select(RescoringRequest).order_by(RescoringRequest.id.desc()).limit(limit)))
+
+
+def _settle_requests(session: Session, result: Rescored, today: date) -> None:
+    outcome = {
+        "model_version": result.model_version,
+        "scored": result.scored,
+        "downgraded": result.downgraded,
+        "migrations": [{"from": b, "to": a, "customers": n} for b, a, n in result.migration_rows()],
+    }
+    for request in open_rescorings(session, due_by=today):
+        request.run, request.done_at, request.outcome = result.run, utcnow(), outcome
+    session.flush()
+
+
+def rescore_due(
+    session: Session,
+    *,
+    policy: Policy,
+    actor: Actor,
+    today: date,
+    downgrade_alert: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> Rescored | None:
+    """Rescore the portfolio if a request is due by ``today`` (the scheduled job); None when nothing is due."""
+    if not open_rescorings(session, due_by=today):
+        return None
+    return rescore(session, policy=policy, actor=actor, today=today, downgrade_alert=downgrade_alert, progress=progress)
+
+
+@dataclass(frozen=True)
+class LatestGrade:
+    grade: str
+    previous_grade: str | None
+    source: str  # model (a PD prediction of a rescoring) | assessment (the expert scorecard)
+
+
+def latest_grade(session: Session, *, customer_id: int) -> LatestGrade | None:
+    """The customer's grade in force — the newer of its latest PD prediction and its latest expert assessment — and
+    the grade it replaced: for a prediction the one the rescoring compared it with, for an assessment the assessment
+    before it. None for a customer never graded."""
+    prediction = next(iter(predictions.of_customer(session, customer_id=customer_id, limit=1)), None)
+    assessed = service.assessments_of(session, customer_id=customer_id, limit=2)
+    if prediction is not None and (not assessed or prediction.scored_at >= assessed[0].assessed_at):
+        return LatestGrade(prediction.grade, prediction.previous_grade, "model")
+    if assessed:
+        return LatestGrade(assessed[0].grade, assessed[1].grade if len(assessed) > 1 else None, "assessment")
+    return None
+
+
+Graded = tuple[LatestGrade | None, list[Any]]  # the grade in force, and the two latest assessments
+
+
+def latest_grades_of(session: Session, *, customer_ids: Sequence[int]) -> dict[int, Graded]:
+    """``latest_grade`` of many customers in two queries, with each one's two latest assessments (newest first)."""
+    found = predictions.latest_of(session, customer_ids=customer_ids)
+    assessed = service.latest_assessments(session, customer_ids=customer_ids)
+    out: dict[int, Graded] = {}
+    for customer_id in customer_ids:
+        prediction, latest = found.get(customer_id), assessed.get(customer_id, [])
+        graded: LatestGrade | None = None
+        if prediction is not None and (not latest or prediction.scored_at >= latest[0].assessed_at):
+            graded = LatestGrade(prediction.grade, prediction.previous_grade, "model")
+        elif latest:
+            graded = LatestGrade(latest[0].grade, latest[1].grade if len(latest) > 1 else None, "assessment")
+        out[customer_id] = (graded, latest)
+    return out
 
 
 def explanation(session: Session, *, customer_id: int) -> dict[str, Any]:

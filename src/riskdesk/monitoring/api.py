@@ -56,7 +56,9 @@ def result_out(result: IngestResult) -> dict[str, Any]:
 def alert_out(alert: Alert) -> dict[str, Any]:
     return {
         "id": alert.id,
+        "subject": alert.subject,
         "customer_id": alert.customer_id,
+        "model_version_id": alert.model_version_id,
         "rule_id": alert.rule_id,
         "rule_version": alert.rule_version,
         "severity": alert.severity,
@@ -140,12 +142,20 @@ def list_alerts(
     status: Annotated[str | None, Query(pattern="^(open|new|investigating|escalated|closed)$")] = None,
     severity: Annotated[str | None, Query(pattern="^(low|medium|high|critical)$")] = None,
     customer_id: int | None = None,
+    subject: Annotated[str | None, Query(pattern="^(customer|model)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """The alert queue, newest first; ``status=open`` is every status but closed."""
+    """The alert queue, newest first; ``status=open`` is every status but closed; ``subject=model`` the alerts
+    asking for a model review (they have a ``model_version_id`` and no customer)."""
     page = service.list_alerts(
-        session, status=status, severity=severity, customer_id=customer_id, limit=limit, offset=offset
+        session,
+        status=status,
+        severity=severity,
+        customer_id=customer_id,
+        subject=subject,
+        limit=limit,
+        offset=offset,
     )
     return {"total": page.total, "items": [alert_out(a) for a in page.alerts]}
 

@@ -34,9 +34,8 @@ from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
-from riskdesk.credit import buckets
+from riskdesk.credit import buckets, portfolio
 from riskdesk.credit import exposure as exposures
-from riskdesk.credit import service as credit
 from riskdesk.credit.buckets import OpenItem, Rates
 from riskdesk.credit.policy import Policy
 from riskdesk.customers import service as customers
@@ -236,7 +235,7 @@ class _Batch:
         references = [event.reference for event in events if event.reference is not None]
         positions = exposures.positions(self.session, customer_ids=ids, references=references, since=min(times))
         self.owners, self.ordered = positions.owners, positions.ordered
-        scores = credit.latest_assessments(self.session, customer_ids=ids)
+        grades = portfolio.latest_grades_of(self.session, customer_ids=ids)
         window = max((rule.suppression for rule in self.rules.rules), default=timedelta(0))
         watched = watch_list.listed(self.session, customer_ids=ids)
         fired = service.recent_alerts(
@@ -257,7 +256,7 @@ class _Batch:
                 start=row.behaviour,
                 behaviour=BehaviourState.from_json(row.behaviour),
                 position=positions.by_customer[customer_id],
-                score=_score(scores.get(customer_id, [])),
+                score=self._score(*grades[customer_id]),
             )
             for (fired_customer, rule_id), when in fired.items():
                 if fired_customer == customer_id:
@@ -276,6 +275,26 @@ class _Batch:
                 .group_by(MonitoringEvent.customer_id, MonitoringEvent.reference)
             )
             self.order_times = {(customer_id, str(reference)): at for customer_id, reference, at in newest}
+
+    def _score(self, graded: portfolio.LatestGrade | None, latest: list[Any]) -> dict[str, Any]:
+        """The score (points of the expert scorecard, and their change) and the grade in force with the grade it
+        replaced. The grade is not only the assessments': a rescoring by the champion PD model grades customers too
+        (stored as PD predictions, which have no points), so it is the newer of the latest prediction and the latest
+        assessment (``portfolio.latest_grades_of``). A rescoring's downgrade is thus what the ``score_changed`` event
+        it sends is judged on (``monitoring.model_alerts``)."""
+        now = latest[0] if latest else None
+        before = latest[1] if len(latest) > 1 else None
+        notches = 0
+        if graded is not None and graded.previous_grade is not None:
+            rank = self.policy.grade_rank
+            notches = max(0, rank(graded.grade) - rank(graded.previous_grade))
+        return {
+            "score": now.points if now else None,
+            "score_change": now.points - before.points if now and before else 0,
+            "grade": graded.grade if graded else None,
+            "previous_grade": graded.previous_grade if graded else None,
+            "grade_notches_down": notches,
+        }
 
     def rates_on(self, day: date) -> Rates:
         if day not in self.rates:
@@ -563,22 +582,6 @@ DOCUMENT_KINDS = {
     "invoice_issued": ("delivery", "invoice"),
     "payment_received": ("invoice",),
 }
-
-
-def _score(latest: list[Any]) -> dict[str, Any]:
-    """The latest credit assessment's score and grade, and the change from the one before."""
-    now = latest[0] if latest else None
-    before = latest[1] if len(latest) > 1 else None
-    notches = 0
-    if now and before and now.grade.isdigit() and before.grade.isdigit():
-        notches = max(0, int(now.grade) - int(before.grade))
-    return {
-        "score": now.points if now else None,
-        "score_change": now.points - before.points if now and before else 0,
-        "grade": now.grade if now else None,
-        "previous_grade": before.grade if before else None,
-        "grade_notches_down": notches,
-    }
 
 
 def _observation(event: EventIn, amount: Decimal | None) -> Observation | None:

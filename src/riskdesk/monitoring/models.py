@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from riskdesk.db.base import Base
@@ -91,16 +91,27 @@ class MonitoringRule(Base):
 
 class Alert(Base):
     """A rule's hit on a customer, with its evidence. ``dedup_key`` (customer, rule, triggering event) is unique:
-    a redelivered event never raises twice; the suppression window is checked against earlier alerts of the rule."""
+    a redelivered event never raises twice; the suppression window is checked against earlier alerts of the rule.
+
+    ``subject`` says what the alert concerns: a customer (``customer_id``), or a PD model version whose health
+    check needs a review (``model_version_id``; ``rule_id`` is then the breach kind, e.g. ``model_psi``)."""
 
     __tablename__ = "monitoring_alerts"
     __table_args__ = (
         Index("ix_monitoring_alerts_status", "status", "id"),
         Index("ix_monitoring_alerts_customer", "customer_id", "rule_id", "occurred_at"),
+        Index("ix_monitoring_alerts_model", "model_version_id", "rule_id", "status"),
+        CheckConstraint(
+            "(subject = 'customer' AND customer_id IS NOT NULL)"
+            " OR (subject = 'model' AND model_version_id IS NOT NULL AND customer_id IS NULL)",
+            name="subject",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    subject: Mapped[str] = mapped_column(String(16), default="customer")  # customer | model
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"), nullable=True)
     rule_id: Mapped[str] = mapped_column(String(64))
     rule_version: Mapped[int] = mapped_column(Integer)
     severity: Mapped[str] = mapped_column(String(16))

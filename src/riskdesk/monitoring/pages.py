@@ -13,6 +13,7 @@ from riskdesk.customers import service as customers
 from riskdesk.customers.models import Customer
 from riskdesk.errors import DomainError, ValidationFailed
 from riskdesk.monitoring import panel, service, watch_list
+from riskdesk.scoring import registry
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
 from riskdesk.web.deps import FormDep, SessionDep, actor_of, form_text, require_page
@@ -59,8 +60,11 @@ def _queue(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    ids = {a.customer_id for a in found.alerts}
+    ids = {a.customer_id for a in found.alerts if a.customer_id is not None}
     names = customers.names_by_id(session, Customer, Customer.name, ids)
+    # A model-review alert concerns a model version, not a customer: it links to the Models page.
+    model_ids = {a.model_version_id for a in found.alerts if a.model_version_id is not None}
+    models = {i: registry.get_version(session, version_id=i).version for i in model_ids}
     return render(
         request,
         "monitoring/alerts.html",
@@ -68,6 +72,7 @@ def _queue(
             "alerts": found.alerts,
             "total": found.total,
             "names": names,
+            "models": models,
             "status": status or "",
             "severity": severity or "",
             "customer_id": customer_id,

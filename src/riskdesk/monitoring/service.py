@@ -139,6 +139,7 @@ def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list
     now = utcnow()
     alerts = [
         Alert(
+            subject="customer",
             customer_id=hit.event.customer_id,
             rule_id=hit.rule.id,
             rule_version=hit.rule.version,
@@ -166,7 +167,7 @@ def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list
             audit.Entry(
                 "alert.raised",
                 "customer",
-                alert.customer_id,
+                hit.event.customer_id,
                 {
                     "alert_id": alert.id,
                     "rule": f"{alert.rule_id} v{alert.rule_version}",
@@ -175,7 +176,7 @@ def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list
                     "event_id": alert.event_id,
                 },
             )
-            for alert in alerts
+            for alert, hit in zip(alerts, hits, strict=True)
         ],
     )
     for alert in alerts:
@@ -194,8 +195,16 @@ def recent_alerts(
     )
     found: dict[tuple[int, str], list[datetime]] = {}
     for customer_id, rule_id, occurred_at in rows:
-        found.setdefault((customer_id, rule_id), []).append(occurred_at)
+        if customer_id is not None:
+            found.setdefault((customer_id, rule_id), []).append(occurred_at)
     return found
+
+
+def subject_of(alert: Alert) -> tuple[str, int]:
+    """The ledger's entity of an alert: its customer, or the model version a model-review alert concerns."""
+    if alert.subject == "model" and alert.model_version_id is not None:
+        return "model_version", alert.model_version_id
+    return "customer", alert.customer_id or 0
 
 
 @dataclass(frozen=True)
@@ -210,11 +219,15 @@ def list_alerts(
     status: str | None = None,
     severity: str | None = None,
     customer_id: int | None = None,
+    subject: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> AlertPage:
-    """The queue: newest first, filtered; ``status="open"`` means every status but closed."""
+    """The queue: newest first, filtered; ``status="open"`` means every status but closed; ``subject`` customer or
+    model (model-review alerts have no customer)."""
     query = select(Alert)
+    if subject is not None:
+        query = query.where(Alert.subject == subject)
     if status == "open":
         query = query.where(Alert.status != "closed")
     elif status is not None:
@@ -264,8 +277,8 @@ def transition(
         session,
         actor=actor,
         action="alert.transitioned",
-        entity_type="customer",
-        entity_id=alert.customer_id,
+        entity_type=subject_of(alert)[0],
+        entity_id=subject_of(alert)[1],
         changes={"alert_id": alert.id, "from": old, "to": status, "assignee": alert.assignee},
         reason=reason,
     )
@@ -291,8 +304,8 @@ def assign(session: Session, *, alert_id: int, assignee: str, actor: Actor) -> A
         session,
         actor=actor,
         action="alert.assigned",
-        entity_type="customer",
-        entity_id=alert.customer_id,
+        entity_type=subject_of(alert)[0],
+        entity_id=subject_of(alert)[1],
         changes={"alert_id": alert.id, "from": old, "to": alert.assignee},
     )
     return alert

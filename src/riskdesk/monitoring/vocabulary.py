@@ -137,7 +137,13 @@ _STATE_FIELDS = (
     FieldSpec("max_days_past_due", FieldType.INT, "the oldest overdue invoice's days past due; 0 if none"),
     FieldSpec("score", FieldType.INT, "the latest credit score (points); null if never scored", nullable=True),
     FieldSpec("score_change", FieldType.INT, "the latest score minus the one before (negative: worse); 0 if none"),
-    FieldSpec("grade", FieldType.STRING, "the master-scale grade, 1 (best) to 10; null if never graded", True),
+    FieldSpec(
+        "grade",
+        FieldType.STRING,
+        "the master-scale grade, 1 (best) to 10, of the newer of the latest assessment and the latest rescoring;"
+        " null if never graded",
+        True,
+    ),
     FieldSpec("previous_grade", FieldType.STRING, "the grade before the latest regrading", nullable=True),
     FieldSpec("grade_notches_down", FieldType.INT, "how many grades the latest regrading fell; 0 if not worse"),
 )

@@ -116,7 +116,7 @@ def _put_on(
 def on_alert(session: Session, *, alert: Alert, actor: Actor) -> WatchListEntry | None:
     """Put the alert's customer on the list if the alert's tier calls for it; None when it does not, or the customer
     is on already."""
-    if alert.tier not in LISTING_TIERS:
+    if alert.tier not in LISTING_TIERS or alert.customer_id is None:  # a model's alert lists no customer
         return None
     because = f"alert {alert.id}: {alert.rule_id} v{alert.rule_version} ({alert.tier}, {alert.severity})"
     return _put_on(session, customer_id=alert.customer_id, because=because, actor=actor, alert_id=alert.id)

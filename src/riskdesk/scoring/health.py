@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from riskdesk import events
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.errors import ValidationFailed
@@ -64,7 +65,26 @@ def check(session: Session, *, outcomes: dict[int, int] | None, actor: Actor) ->
         entity_id=champion.id,
         changes={"version": champion.version, "psi": result["psi"], "csi": result["csi"], "realised": realised},
     )
+    if review:  # monitoring turns it into a model-review alert in its queue (riskdesk.bootstrap)
+        events.record(
+            session, events.ModelReviewNeeded(champion.id, record.id, record.checked_at, breaches(result, realised))
+        )
     return record
+
+
+def breaches(result: dict[str, Any], realised: dict[str, Any]) -> tuple[events.ModelBreach, ...]:
+    """The measures past their thresholds: PSI or a CSI above ``stability.REVIEW``, a realised AUC below its floor."""
+    found = []
+    if result["psi"] > stability.REVIEW:
+        found.append(events.ModelBreach("psi", "probability_of_default", float(result["psi"]), stability.REVIEW))
+    found += [
+        events.ModelBreach("csi", name, float(value), stability.REVIEW)
+        for name, value in result["csi"].items()
+        if value > stability.REVIEW
+    ]
+    if realised.get("review_needed"):
+        found.append(events.ModelBreach("auc", "realised_auc", float(realised["auc"]), float(realised["auc_floor"])))
+    return tuple(found)
 
 
 def _realised(predictions: list[PdPrediction], outcomes: dict[int, int], validated_auc: float | None) -> dict[str, Any]:
@@ -84,6 +104,7 @@ def _realised(predictions: list[PdPrediction], outcomes: dict[int, int], validat
         "ks": metrics["ks"],
         "bad_rate": metrics["bad_rate"],
         "validated_auc": validated_auc,
+        "auc_floor": floor,
         "review_needed": metrics["auc"] < floor,
     }
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from riskdesk import events
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.db.types import utcnow
@@ -142,6 +143,8 @@ def decide_promotion(
         changes={"version": record.version, "role": record.role},
         reason=reason.strip(),
     )
+    if decision == "approve":  # the portfolio is due for rescoring by the new champion (credit, via bootstrap)
+        events.record(session, events.ChampionChanged(record.id, actor.name))
     return record
 
 
@@ -172,6 +175,7 @@ def add_overlay(session: Session, *, data: OverlayIn, actor: Actor) -> PdOverlay
         changes={"sector": data.sector, "factor": str(data.factor), "valid_from": data.valid_from.isoformat()},
         reason=data.reason,
     )
+    events.record(session, events.OverlaysChanged(overlay.id, data.valid_from, actor.name))  # rescoring due
     return overlay
 
 

@@ -460,6 +460,15 @@ ZH: dict[str, str] = {
     "New group": "新建集团",
     "Description": "说明",
     "Create": "创建",
+    # model-review alerts and due rescorings
+    "Model": "模型",
+    "Rescoring due": "待重新评分",
+    "New champion": "新冠军模型",
+    "Overlay changed": "叠加因子变更",
+    "The portfolio is due for rescoring because:": "以下变更后，组合需要重新评分：",
+    "due on": "应于",
+    "requested by": "申请人",
+    "Run `riskdesk credit rescore --due` (scheduled) or press Rescore the portfolio.": "运行 `riskdesk credit rescore --due`（定时任务）或点击“重新评分组合”。",
 }
 
 
