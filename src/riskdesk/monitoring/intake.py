@@ -42,18 +42,11 @@ from riskdesk.customers import relationships
 from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
 from riskdesk.errors import DomainError, ValidationFailed
-from riskdesk.monitoring import service
+from riskdesk.monitoring import contexts, service
 from riskdesk.monitoring.models import CustomerMonitoringState, DeadLetter, MonitoringEvent
 from riskdesk.monitoring.rules import RuleRuntimeError, RuleSet
 from riskdesk.monitoring.validation import EventIn, InvalidEvent, content_hash, parse_event
-from riskdesk.monitoring.windows import (
-    BehaviourState,
-    FeatureValue,
-    Observation,
-    OrderObserved,
-    PaymentObserved,
-    TransactionObserved,
-)
+from riskdesk.monitoring.windows import BehaviourState, FeatureValue
 
 MAX_BATCH = 1000
 ZERO_LIMIT_UTILISATION = 999.0  # exposure against a limit of 0: far over, and still a finite number for CEL
@@ -152,13 +145,7 @@ class _Batch:
     def customer(self, customer_id: int) -> dict[str, Any]:
         if customer_id not in self.customers:
             found = customers.get_customer(self.session, customer_id=customer_id)
-            self.customers[customer_id] = {
-                "customer_id": found.id,
-                "kind": found.kind,
-                "industry": found.industry_code[0] if found.industry_code else None,
-                "region": found.uscc[2:8] if found.uscc else None,
-                "on_watch_list": False,  # the watch list is not built yet
-            }
+            self.customers[customer_id] = contexts.customer_input(found)
         return self.customers[customer_id]
 
     def score(self, customer_id: int) -> dict[str, Any]:
@@ -253,6 +240,7 @@ class _Batch:
     def _apply(self, event: EventIn, digest: str, behaviour: BehaviourState) -> int:
         base_amount = self._base_amount(event)
         self._documents(event)
+        state = self.credit_state(event.customer_id, event.occurred_at)
         self.session.add(
             MonitoringEvent(
                 event_id=event.event_id,
@@ -260,29 +248,28 @@ class _Batch:
                 customer_id=event.customer_id,
                 occurred_at=event.occurred_at,
                 reference=event.reference,
-                payload=event.content() | {"amount_base": str(base_amount) if base_amount is not None else None},
+                # The payload keeps the state the rules saw (contexts.STATE_KEY, money as exact strings), so a
+                # backtest (monitoring.backtests) replays this event with it; features are rebuilt from the
+                # events themselves. The payload hash stays that of the event alone.
+                payload=event.content()
+                | {
+                    "amount_base": str(base_amount) if base_amount is not None else None,
+                    contexts.STATE_KEY: contexts.state_to_json(state),
+                },
                 payload_hash=digest,
                 received_by=self.actor.name,
                 received_at=utcnow(),
             )
         )
         self.session.flush()
-        observation = _observation(event, base_amount)
+        observation = contexts.observation(event, base_amount)
         if observation is not None:
             features: dict[str, FeatureValue] = behaviour.observe(observation)
         else:
             features = behaviour.snapshot(event.occurred_at)
         context = {
-            "event": {
-                **event.fields,
-                "event_id": event.event_id,
-                "type": event.type,
-                "customer_id": event.customer_id,
-                "occurred_at": event.occurred_at,
-                "reference": event.reference,
-                "amount": base_amount,
-            },
-            "state": self.credit_state(event.customer_id, event.occurred_at),
+            "event": contexts.event_input(event, base_amount),
+            "state": state,
             "features": features,
             "customer": self.customer(event.customer_id),
         }
@@ -411,20 +398,6 @@ class _Batch:
                 " content; an event id names one event — send a correction under a new id",
             )
         return True
-
-
-def _observation(event: EventIn, amount: Decimal | None) -> Observation | None:
-    if amount is None:
-        return None
-    if event.type == "order_placed":
-        return OrderObserved(event.occurred_at, amount)
-    if event.type == "transaction":
-        return TransactionObserved(event.occurred_at, amount)
-    if event.type == "payment_received":
-        return PaymentObserved(
-            event.occurred_at, amount, int(event.fields["days_late"]), bool(event.fields.get("partial", False))
-        )
-    return None
 
 
 def ingest(
