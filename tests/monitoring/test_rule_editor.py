@@ -271,6 +271,12 @@ def test_a_backtest_gives_exactly_the_expected_flags_and_compares_with_the_activ
     assert unsaved["unsaved"] is True and unsaved["version"] is None
     assert [f["event_id"] for f in unsaved["flags"]] == ["a-0", "a-1", "a-3", "b-2"]  # no window: a-1 too
     assert unsaved["active"]["both"] == sorted([a, b])
+    by_kind = client.post(
+        "/api/v1/rules/backtest",
+        json={"expression": 'customer.kind == "company" && features.orders_count_7d == 3', **window},
+        headers=analyst,
+    ).json()
+    assert [f["event_id"] for f in by_kind["flags"]] == ["a-3", "c-2"]
 
 
 def test_a_backtest_reads_the_state_stored_with_each_event_and_fails_an_event_stored_without_it(

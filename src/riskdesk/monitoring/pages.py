@@ -229,8 +229,7 @@ def _rule_page(
     try:
         scope = _scope(query)
         if scope is not None:
-            with session.begin_nested():
-                report = backtests.run_version(session, rule_id=rule_id, version=chosen.version, scope=scope)
+            report = backtests.run_version(session, rule_id=rule_id, version=chosen.version, scope=scope)
             shown = {*report.report.customers, *(report.active.customers if report.active else [])}
             names = customers.names_by_id(session, Customer, Customer.name, shown)
     except DomainError as exc:
