@@ -144,6 +144,8 @@ def concrete(path: str, world: dict[str, Any]) -> str:
         "task_id": 999_999,
         "alert_id": 999_999,
         "dead_letter_id": 999_999,
+        "rule_id": "matrix_rule",
+        "version": 1,
         "name": "matrix-list",
         "code": "zh",
     }

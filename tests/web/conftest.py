@@ -59,12 +59,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
-    """The desk with a small seeded portfolio and the demo users, served by uvicorn in a thread."""
-    import uvicorn
-
+def live_container(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Container]:
+    """The live server's container: a small seeded portfolio and the demo users (tests may add data through it)."""
     from riskdesk.db.session import unit_of_work
-    from riskdesk.web.app import create_app
 
     path = tmp_path_factory.mktemp("live") / "live.db"
     shutil.copyfile(sqlite_template, path)
@@ -72,8 +69,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path)
     container = Container(settings=make_settings(f"sqlite:///{path}", data_dir=path.parent))
     with unit_of_work(container.session_factory) as session:
         load(session, container=container, seed=3, companies=60, individuals=20)
+    yield container
+    container.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_container: Container) -> Iterator[str]:
+    """The desk served by uvicorn in a thread."""
+    import uvicorn
+
+    from riskdesk.web.app import create_app
+
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(live_container), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -84,7 +94,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-    container.dispose()
 
 
 @pytest.fixture(scope="session")

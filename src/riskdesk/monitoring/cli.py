@@ -1,9 +1,12 @@
-"""``riskdesk events ingest|dead-letters|replay`` and ``riskdesk monitor rules|alerts|watch-list|watch-reviews``."""
+"""``riskdesk events ingest|publish|dead-letters|replay`` and ``riskdesk monitor rules|alerts|worker|watch-list|
+watch-reviews|rule-new|rule-version|rule-edit|rule-activate|rule-retire|backtest``."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,8 @@ from riskdesk.cli.common import cli_actor, container, echo_json, err, fail, hand
 
 events_app = typer.Typer(help="Monitoring events: send them from a file, list and replay dead letters.")
 monitor_app = typer.Typer(
-    help="Monitoring: the rules in force, the alert queue and the watch list.", no_args_is_help=True
+    help="Monitoring: the rules (write, activate, backtest), the alert queue, the watch list, the stream worker.",
+    no_args_is_help=True,
 )
 
 
@@ -235,3 +239,184 @@ def watch_reviews() -> None:
     with session_scope() as session:
         opened = watch_list.open_reviews(session, today=date.today(), interval_days=days, actor=cli_actor())
     typer.echo(f"{opened} new watch-list review tasks (every {days} days)")
+
+
+def _rule_fields(
+    name: str | None,
+    name_zh: str | None,
+    expression: str | None,
+    severity: str | None,
+    tier: str | None,
+    suppression_hours: int | None,
+    description: str | None,
+) -> dict[str, Any]:
+    given = {
+        "name": name,
+        "name_zh": name_zh,
+        "expression": expression,
+        "severity": severity,
+        "tier": tier,
+        "suppression_seconds": suppression_hours * 3600 if suppression_hours is not None else None,
+        "description": description,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
+@contextmanager
+def _caret() -> Iterator[None]:
+    """A refused rule's caret excerpt on standard error, before ``handles_errors`` prints the error."""
+    from riskdesk.monitoring.rules import RuleError
+
+    try:
+        yield
+    except RuleError as error:
+        if error.excerpt:
+            err.print(error.excerpt, highlight=False, markup=False)
+        raise
+
+
+_NAME = typer.Option(None, "--name", help="English name")
+_NAME_ZH = typer.Option(None, "--name-zh", help="Chinese name")
+_EXPRESSION = typer.Option(None, "--expression", "-e", help="the CEL expression")
+_SEVERITY = typer.Option(None, "--severity", help="low, medium, high or critical")
+_TIER = typer.Option(None, "--tier", help="watch, early_warning or default_candidate")
+_SUPPRESSION = typer.Option(None, "--suppression-hours", min=0, help="suppression window in hours (0: none)")
+_DESCRIPTION = typer.Option(None, "--description")
+
+
+@monitor_app.command("rule-new")
+@handles_errors
+def rule_new(
+    rule_id: str = typer.Argument(..., help="a new rule id: lower-case letters, digits and _"),
+    name: str = typer.Option(..., "--name", help="English name"),
+    name_zh: str = typer.Option(..., "--name-zh", help="Chinese name"),
+    expression: str = typer.Option(..., "--expression", "-e", help="the CEL expression"),
+    severity: str = typer.Option("medium", "--severity", help="low, medium, high or critical"),
+    tier: str = typer.Option("watch", "--tier", help="watch, early_warning or default_candidate"),
+    suppression_hours: int = typer.Option(0, "--suppression-hours", min=0, help="suppression window in hours"),
+    description: str = typer.Option("", "--description"),
+) -> None:
+    """Write a new rule: version 1, a draft (another person activates it)."""
+    from riskdesk.monitoring import api, rulebook
+
+    fields = _rule_fields(name, name_zh, expression, severity, tier, suppression_hours, description)
+    with _caret(), session_scope() as session:
+        row = rulebook.create_rule(session, rule_id=rule_id, fields=fields, actor=cli_actor())
+        out = api.rule_out(row)
+    echo_json(out)
+
+
+@monitor_app.command("rule-version")
+@handles_errors
+def rule_version(
+    rule_id: str = typer.Argument(...),
+    from_version: int | None = typer.Option(None, "--from", min=1, help="copy this version (default: the newest)"),
+    name: str | None = _NAME,
+    name_zh: str | None = _NAME_ZH,
+    expression: str | None = _EXPRESSION,
+    severity: str | None = _SEVERITY,
+    tier: str | None = _TIER,
+    suppression_hours: int | None = _SUPPRESSION,
+    description: str | None = _DESCRIPTION,
+) -> None:
+    """A new draft version of a rule, with the fields given changed."""
+    from riskdesk.monitoring import api, rulebook
+
+    changes = _rule_fields(name, name_zh, expression, severity, tier, suppression_hours, description)
+    with _caret(), session_scope() as session:
+        row = rulebook.new_version(
+            session, rule_id=rule_id, changes=changes, from_version=from_version, actor=cli_actor()
+        )
+        out = api.rule_out(row)
+    echo_json(out)
+
+
+@monitor_app.command("rule-edit")
+@handles_errors
+def rule_edit(
+    rule_id: str = typer.Argument(...),
+    version: int = typer.Argument(..., min=1),
+    name: str | None = _NAME,
+    name_zh: str | None = _NAME_ZH,
+    expression: str | None = _EXPRESSION,
+    severity: str | None = _SEVERITY,
+    tier: str | None = _TIER,
+    suppression_hours: int | None = _SUPPRESSION,
+    description: str | None = _DESCRIPTION,
+) -> None:
+    """Change a draft (an active or retired version never changes)."""
+    from riskdesk.monitoring import api, rulebook
+
+    changes = _rule_fields(name, name_zh, expression, severity, tier, suppression_hours, description)
+    with _caret(), session_scope() as session:
+        row = rulebook.edit_draft(session, rule_id=rule_id, version=version, changes=changes, actor=cli_actor())
+        out = api.rule_out(row)
+    echo_json(out)
+
+
+@monitor_app.command("rule-activate")
+@handles_errors
+def rule_activate(
+    rule_id: str = typer.Argument(...),
+    version: int = typer.Argument(..., min=1),
+    reason: str = typer.Option("", "--reason"),
+) -> None:
+    """Switch a draft on, retiring the rule's active version; never a version the same person wrote (the CLI acts
+    as cli:<OS user>)."""
+    from riskdesk.monitoring import api, rulebook
+
+    with session_scope() as session:
+        row = rulebook.activate(session, rule_id=rule_id, version=version, reason=reason, actor=cli_actor())
+        out = api.rule_out(row)
+    echo_json(out)
+
+
+@monitor_app.command("rule-retire")
+@handles_errors
+def rule_retire(
+    rule_id: str = typer.Argument(...),
+    version: int = typer.Argument(..., min=1),
+    reason: str = typer.Option(..., "--reason", help="why it is switched off (3 characters or more)"),
+) -> None:
+    """Switch an active version off, or set a draft aside."""
+    from riskdesk.monitoring import api, rulebook
+
+    with session_scope() as session:
+        row = rulebook.retire(session, rule_id=rule_id, version=version, reason=reason, actor=cli_actor())
+        out = api.rule_out(row)
+    echo_json(out)
+
+
+@monitor_app.command("backtest")
+@handles_errors
+def backtest(
+    rule_id: str | None = typer.Argument(None, help="the rule (omit with --expression for an unsaved rule)"),
+    version: int | None = typer.Argument(None, min=1, help="the version to backtest"),
+    first: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD (UTC)"),
+    last: str = typer.Option(..., "--to", help="last day, YYYY-MM-DD (UTC), included"),
+    expression: str | None = typer.Option(None, "--expression", "-e", help="an unsaved expression instead"),
+    suppression_hours: int = typer.Option(0, "--suppression-hours", min=0, help="for --expression"),
+    customer: list[int] = typer.Option([], "--customer", help="only this customer (repeatable)"),
+) -> None:
+    """Which customers a rule version (or an unsaved expression) would have flagged over the stored events, and
+    when, compared with the rule's active version; as JSON."""
+    from datetime import date
+
+    from riskdesk.monitoring import backtests
+
+    try:
+        scope = backtests.Scope(date.fromisoformat(first), date.fromisoformat(last), tuple(sorted(set(customer))))
+    except ValueError:
+        raise fail("--from and --to are dates: YYYY-MM-DD") from None
+    if (expression is None) == (version is None) or (version is not None and rule_id is None):
+        raise fail("give RULE_ID VERSION, or --expression (optionally with RULE_ID to compare with its active version)")
+    with _caret(), session_scope() as session:
+        if expression is None and rule_id is not None and version is not None:
+            result = backtests.run_version(session, rule_id=rule_id, version=version, scope=scope)
+        else:
+            rule = backtests.unsaved_rule(
+                expression or "", suppression_seconds=suppression_hours * 3600, rule_id=rule_id
+            )
+            result = backtests.run(session, rule=rule, scope=scope, unsaved=True)
+        out = backtests.as_json(result)
+    echo_json(out)

@@ -41,7 +41,7 @@ from riskdesk.credit.policy import Policy
 from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
 from riskdesk.errors import ValidationFailed
-from riskdesk.monitoring import service, watch_list
+from riskdesk.monitoring import contexts, service, watch_list
 from riskdesk.monitoring.models import CustomerMonitoringState, DeadLetter, MonitoringEvent
 from riskdesk.monitoring.rules import Rule, RuleRuntimeError, RuleSet
 from riskdesk.monitoring.validation import EventIn, InvalidEvent, content_hash, parse_event
@@ -49,9 +49,6 @@ from riskdesk.monitoring.windows import (
     BehaviourState,
     FeatureValue,
     Observation,
-    OrderObserved,
-    PaymentObserved,
-    TransactionObserved,
 )
 
 MAX_BATCH = 1000
@@ -245,13 +242,7 @@ class _Batch:
             profile = found[customer_id]
             row = rows[customer_id]
             customer = _Customer(
-                profile={
-                    "customer_id": profile.id,
-                    "kind": profile.kind,
-                    "industry": profile.industry_code[0] if profile.industry_code else None,
-                    "region": profile.uscc[2:8] if profile.uscc else None,
-                    "on_watch_list": customer_id in watched,
-                },
+                profile=contexts.customer_input(profile, on_watch_list=customer_id in watched),
                 row=row,
                 start=row.behaviour,
                 behaviour=BehaviourState.from_json(row.behaviour),
@@ -320,22 +311,15 @@ class _Batch:
     def _apply(self, customer: _Customer, event: EventIn, digest: str) -> int:
         base_amount = self._base_amount(event)
         changes = self._documents(customer, event)
-        observation = _observation(event, base_amount)
+        observation = contexts.observation(event, base_amount)
         if observation is not None:
             features: dict[str, FeatureValue] = customer.behaviour.observe(observation)
         else:
             features = customer.behaviour.snapshot(event.occurred_at)
+        state = self._state(customer, event.occurred_at, changes)
         context = {
-            "event": {
-                **event.fields,
-                "event_id": event.event_id,
-                "type": event.type,
-                "customer_id": event.customer_id,
-                "occurred_at": event.occurred_at,
-                "reference": event.reference,
-                "amount": base_amount,
-            },
-            "state": self._state(customer, event.occurred_at, changes),
+            "event": contexts.event_input(event, base_amount),
+            "state": state,
             "features": features,
             "customer": customer.profile,
         }
@@ -371,7 +355,13 @@ class _Batch:
                 "customer_id": event.customer_id,
                 "occurred_at": event.occurred_at,
                 "reference": event.reference,
-                "payload": event.content() | {"amount_base": str(base_amount) if base_amount is not None else None},
+                # The event as received, its amount in the base currency, and the state the rules saw (for
+                # backtests: ``contexts``); the payload hash is of the event alone.
+                "payload": event.content()
+                | {
+                    "amount_base": str(base_amount) if base_amount is not None else None,
+                    contexts.STATE_KEY: contexts.state_to_json(state),
+                },
                 "payload_hash": digest,
                 "received_by": self.actor.name,
                 "received_at": self.now,
@@ -582,20 +572,6 @@ DOCUMENT_KINDS = {
     "invoice_issued": ("delivery", "invoice"),
     "payment_received": ("invoice",),
 }
-
-
-def _observation(event: EventIn, amount: Decimal | None) -> Observation | None:
-    if amount is None:
-        return None
-    if event.type == "order_placed":
-        return OrderObserved(event.occurred_at, amount)
-    if event.type == "transaction":
-        return TransactionObserved(event.occurred_at, amount)
-    if event.type == "payment_received":
-        return PaymentObserved(
-            event.occurred_at, amount, int(event.fields["days_late"]), bool(event.fields.get("partial", False))
-        )
-    return None
 
 
 def ingest(

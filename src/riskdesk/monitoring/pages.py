@@ -1,23 +1,28 @@
-"""The alert queue page: filters, paging, and the moves of an alert (investigate, escalate, close with a reason);
-the watch list page and the monitoring panel of a customer's page."""
+"""The alert queue page (filters, paging, the moves of an alert); the watch list page and the monitoring panel of a
+customer's page; the rules pages: the list, a rule's versions with the editor of a draft and its live check,
+activation and retirement, and a backtest of a version."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from riskdesk.customers import service as customers
 from riskdesk.customers.models import Customer
 from riskdesk.errors import DomainError, ValidationFailed
-from riskdesk.monitoring import panel, service, watch_list
+from riskdesk.monitoring import backtests, panel, rulebook, service, watch_list
+from riskdesk.monitoring.rules import RuleError, Severity, Tier, compile_rule
 from riskdesk.scoring import registry
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
 from riskdesk.web.deps import FormDep, SessionDep, actor_of, form_text, require_page
-from riskdesk.web.templating import render
+from riskdesk.web.templating import TEMPLATES, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -297,3 +302,315 @@ def customer_monitoring_panel(
             "feature_labels": FEATURE_LABELS,
         },
     )
+
+
+# ── rules: the list, a rule's versions and editor, the live check, backtests ─────────────────────────────────
+
+RULE_LABELS = {
+    **LABELS,
+    "draft": "Draft",
+    "active": "Active",
+    "retired": "Retired",
+}
+_RULE_FIELDS = ("name", "name_zh", "expression", "severity", "tier", "description")
+
+
+def _form_fields(values: dict[str, str]) -> dict[str, Any]:
+    """A rule's fields from the editor's form; the suppression window is given in hours."""
+    fields: dict[str, Any] = {name: values.get(name, "") for name in _RULE_FIELDS}
+    hours = values.get("suppression_hours", "").strip() or "0"
+    if not hours.isdigit():
+        raise ValidationFailed("suppression: give the window in whole hours (0: every hit alerts)")
+    fields["suppression_seconds"] = int(hours) * 3600
+    return fields
+
+
+def _scope(values: Mapping[str, str]) -> backtests.Scope | None:
+    """The backtest asked for in the query string, if any (``from``, ``to`` and optional ``customers``)."""
+    if not values.get("from") or not values.get("to"):
+        return None
+    try:
+        first, last = date.fromisoformat(values["from"]), date.fromisoformat(values["to"])
+    except ValueError:
+        raise ValidationFailed("from, to: give dates as YYYY-MM-DD") from None
+    ids = [part.strip() for part in values.get("customers", "").replace("，", ",").split(",") if part.strip()]
+    if not all(part.isdigit() for part in ids):
+        raise ValidationFailed("customers: customer ids separated by commas")
+    return backtests.Scope(first, last, tuple(sorted({int(part) for part in ids})))
+
+
+def _rules_page(
+    request: Request,
+    session: Session,
+    *,
+    page: int = 1,
+    error: str = "",
+    form: dict[str, str] | None = None,
+    refusal: RuleError | None = None,
+    status_code: int = 200,
+) -> Response:
+    found, total = rulebook.summaries(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render(
+        request,
+        "monitoring/rules.html",
+        {
+            "rules": found,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "labels": RULE_LABELS,
+            "severities": [s.value for s in Severity],
+            "tiers": [t.value for t in Tier],
+            "error": error,
+            "refusal": refusal,
+            "form": form or {"severity": "medium", "tier": "watch", "suppression_hours": "0"},
+        },
+        status_code=status_code,
+    )
+
+
+def _rule_page(
+    request: Request,
+    session: Session,
+    *,
+    rule_id: str,
+    version: int | None = None,
+    query: Mapping[str, str] | None = None,
+    error: str = "",
+    notice: str = "",
+    form: dict[str, str] | None = None,
+    refusal: RuleError | None = None,
+    status_code: int = 200,
+) -> Response:
+    rows = rulebook.versions_of(session, rule_id=rule_id)
+    drafts = [row for row in rows if row.status == "draft"]
+    chosen = next((row for row in rows if row.version == version), None)
+    if chosen is None:
+        chosen = drafts[-1] if drafts else next((row for row in rows if row.status == "active"), rows[-1])
+    report = names = None
+    query = query or {}
+    try:
+        scope = _scope(query)
+        if scope is not None:
+            report = backtests.run_version(session, rule_id=rule_id, version=chosen.version, scope=scope)
+            shown = {*report.report.customers, *(report.active.customers if report.active else [])}
+            names = customers.names_by_id(session, Customer, Customer.name, shown)
+    except DomainError as exc:
+        error, status_code = exc.message, exc.status_code
+    check = None
+    if chosen.status == "draft" and refusal is None:
+        check = _check(chosen.expression)
+    values = form or {
+        **{name: getattr(chosen, name) for name in _RULE_FIELDS},
+        "suppression_hours": str(chosen.suppression_seconds // 3600),
+    }
+    return render(
+        request,
+        "monitoring/rule.html",
+        {
+            "rule_id": rule_id,
+            "rows": rows,
+            "chosen": chosen,
+            "values": values,
+            "labels": RULE_LABELS,
+            "severities": [s.value for s in Severity],
+            "tiers": [t.value for t in Tier],
+            "history": [
+                (entry, json.loads(entry.changes or "{}").get("version"))
+                for entry in rulebook.history(session, rule_id=rule_id, limit=50)
+            ],
+            "error": error,
+            "notice": notice,
+            "refusal": refusal,
+            "check": check,
+            "report": report,
+            "names": names or {},
+            "query": query,
+            "max_listed": backtests.MAX_LISTED,
+            "today": date.today().isoformat(),
+            "month_ago": (date.today() - timedelta(days=30)).isoformat(),
+        },
+        status_code=status_code,
+    )
+
+
+def _check(expression: str) -> dict[str, Any]:
+    try:
+        compiled = compile_rule(expression)
+    except RuleError as exc:
+        return {"ok": False, "refusal": exc}
+    reads: list[str] = []
+    for root, names in compiled.references.items():
+        reads.extend([f"{root}.{name}" for name in sorted(names)] if names is not None else [f"{root}.*"])
+    return {"ok": True, "reads": reads}
+
+
+def duration_words(seconds: int) -> tuple[str, int]:
+    """(unit key, amount) of a suppression window, for the templates: days when whole, else hours."""
+    if seconds == 0:
+        return "none", 0
+    if seconds % 86400 == 0:
+        return "days", seconds // 86400
+    return "hours", seconds // 3600
+
+
+TEMPLATES.env.globals["duration_words"] = duration_words
+
+
+@router.get("/rules")
+def rules_list(
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.customers_read)],
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    """Each rule with the version in force, its severity, tier and suppression window; a form for a new rule."""
+    return _rules_page(request, session, page=page)
+
+
+@router.post("/rules")
+def rules_create(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.rules_write)],
+) -> Response:
+    values = form_text(form)
+    rule_id = values.get("rule_id", "").strip()
+    try:
+        with session.begin_nested():
+            rulebook.create_rule(
+                session, rule_id=rule_id, fields=_form_fields(values), actor=actor_of(request, principal)
+            )
+    except RuleError as exc:
+        return _rules_page(request, session, form=values, refusal=exc, status_code=exc.status_code)
+    except DomainError as exc:
+        return _rules_page(request, session, form=values, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse(f"/rules/{rule_id}?version=1", status_code=303)
+
+
+@router.post("/rules/check")
+def rules_check(
+    request: Request,
+    form: FormDep,
+    principal: Annotated[Principal, require_page(Permission.rules_write)],
+) -> Response:
+    """The editor's live check (HTMX): compiles, or the first problem with its caret."""
+    check = _check(form_text(form).get("expression", ""))
+    return render(request, "monitoring/rule_check.html", {"check": check})
+
+
+@router.get("/rules/{rule_id}")
+def rule_detail(
+    rule_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.customers_read)],
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """The rule's versions, the editor of a draft, and a backtest of the chosen version when dates are given."""
+    query = {k: v for k, v in request.query_params.items() if k in ("from", "to", "customers")}
+    saved = "Draft saved." if request.query_params.get("saved") else ""
+    return _rule_page(request, session, rule_id=rule_id, version=version, query=query, notice=saved)
+
+
+@router.post("/rules/{rule_id}/versions")
+def rule_new_version(
+    rule_id: str,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.rules_write)],
+) -> Response:
+    source = form_text(form).get("from_version", "")
+    try:
+        with session.begin_nested():
+            row = rulebook.new_version(
+                session,
+                rule_id=rule_id,
+                changes={},
+                from_version=int(source) if source.isdigit() else None,
+                actor=actor_of(request, principal),
+            )
+    except DomainError as exc:
+        return _rule_page(request, session, rule_id=rule_id, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse(f"/rules/{rule_id}?version={row.version}", status_code=303)
+
+
+@router.post("/rules/{rule_id}/versions/{version}")
+def rule_save_draft(
+    rule_id: str,
+    version: int,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.rules_write)],
+) -> Response:
+    values = form_text(form)
+    try:
+        with session.begin_nested():
+            rulebook.edit_draft(
+                session,
+                rule_id=rule_id,
+                version=version,
+                changes=_form_fields(values),
+                actor=actor_of(request, principal),
+            )
+    except RuleError as exc:
+        return _rule_page(
+            request, session, rule_id=rule_id, version=version, form=values, refusal=exc, status_code=exc.status_code
+        )
+    except DomainError as exc:
+        return _rule_page(
+            request,
+            session,
+            rule_id=rule_id,
+            version=version,
+            form=values,
+            error=exc.message,
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/rules/{rule_id}?version={version}&saved=1", status_code=303)
+
+
+def _decide(
+    request: Request, session: Session, principal: Principal, rule_id: str, version: int, reason: str, to: str
+) -> Response:
+    actor = actor_of(request, principal)
+    try:
+        with session.begin_nested():
+            if to == "active":
+                rulebook.activate(session, rule_id=rule_id, version=version, reason=reason, actor=actor)
+            else:
+                rulebook.retire(session, rule_id=rule_id, version=version, reason=reason, actor=actor)
+    except DomainError as exc:
+        return _rule_page(
+            request, session, rule_id=rule_id, version=version, error=exc.message, status_code=exc.status_code
+        )
+    return RedirectResponse(f"/rules/{rule_id}?version={version}", status_code=303)
+
+
+@router.post("/rules/{rule_id}/versions/{version}/activate")
+def rule_activate(
+    rule_id: str,
+    version: int,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.rules_activate)],
+) -> Response:
+    reason = form_text(form).get("reason", "")
+    return _decide(request, session, principal, rule_id, version, reason, "active")
+
+
+@router.post("/rules/{rule_id}/versions/{version}/retire")
+def rule_retire(
+    rule_id: str,
+    version: int,
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    principal: Annotated[Principal, require_page(Permission.rules_activate)],
+) -> Response:
+    reason = form_text(form).get("reason", "")
+    return _decide(request, session, principal, rule_id, version, reason, "retired")

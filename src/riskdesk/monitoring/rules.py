@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -71,6 +71,29 @@ _TRANSITIONS = {
 }
 
 
+@dataclass(frozen=True)
+class PositionedDetail(ErrorDetail):
+    """An error detail that also gives the column and the caret excerpt (an API error's ``details``)."""
+
+    column: int | None = None
+    excerpt: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        if self.column is not None:
+            out["column"] = self.column
+            out["excerpt"] = self.excerpt
+        return out
+
+
+def _excerpt(expression: str, line: int | None, column: int | None) -> str:
+    if line is None or column is None:
+        return ""
+    lines = expression.split("\n")
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return f"{text}\n{' ' * (column - 1)}^"
+
+
 class RuleError(ValidationFailed):
     """The rule is refused: it does not compile, or reads what it may not. ``line``/``column`` are 1-based."""
 
@@ -78,7 +101,8 @@ class RuleError(ValidationFailed):
 
     def __init__(self, reason: str, *, expression: str, line: int | None = None, column: int | None = None) -> None:
         where = f"line {line}, column {column}: " if line is not None and column is not None else ""
-        super().__init__(f"the rule is refused: {where}{reason}", details=[ErrorDetail("expression", reason, line)])
+        detail = PositionedDetail("expression", reason, line, column, _excerpt(expression, line, column))
+        super().__init__(f"the rule is refused: {where}{reason}", details=[detail])
         self.reason = reason
         self.expression = expression
         self.line = line
@@ -87,10 +111,7 @@ class RuleError(ValidationFailed):
     @property
     def excerpt(self) -> str:
         """The line in error with a caret under the column, for a monospace display."""
-        if self.line is None or self.column is None:
-            return ""
-        text = self.expression.split("\n")[self.line - 1] if self.expression else ""
-        return f"{text}\n{' ' * (self.column - 1)}^"
+        return _excerpt(self.expression, self.line, self.column)
 
 
 class RuleRuntimeError(DomainError):
@@ -361,12 +382,22 @@ class Suppression:
 class Flag(NamedTuple):
     customer_id: int
     occurred_at: datetime
+    event_id: str | None = None  # the event's own id, when the history gives ``event.event_id``
 
 
 @dataclass(frozen=True)
 class BacktestFailure:
     customer_id: int
     occurred_at: datetime
+    reason: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """An input the stored history cannot give for one event (``state`` of an event stored before its snapshot
+    was kept): a rule reading that input fails on the event with ``reason`` — it is never taken as false."""
+
     reason: str
 
 
@@ -387,16 +418,46 @@ class BacktestReport:
 History = Iterable[tuple[int, datetime, Mapping[str, Any]]]
 
 
-def run_backtest(rule: Rule, history: History) -> BacktestReport:
-    """Replay stored history — (customer id, occurred_at, the inputs the rule would have seen) in occurred_at order
-    per customer — through one rule version, whatever its status: which customers it would have flagged and
-    when, with its suppression window. Events it could not decide are counted as failures, not flags."""
-    compiled = rule.compiled
-    suppression = Suppression()
+class _Run:
+    """One rule's tally in a backtest."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.compiled = rule.compiled
+        self.roots = tuple(self.compiled.references)
+        self.suppression = Suppression()
+        self.flags: list[Flag] = []
+        self.failures: list[BacktestFailure] = []
+        self.suppressed = 0
+
+    def evaluate(self, customer_id: int, occurred_at: datetime, context: Mapping[str, Any]) -> None:
+        event = context.get("event")
+        event_id = event.get("event_id") if isinstance(event, Mapping) else None
+        missing = next((context[r] for r in self.roots if isinstance(context.get(r), Unavailable)), None)
+        if missing is not None:
+            self.failures.append(BacktestFailure(customer_id, occurred_at, missing.reason, event_id))
+            return
+        try:
+            hit = self.compiled.evaluate(context)
+        except RuleRuntimeError as error:
+            self.failures.append(BacktestFailure(customer_id, occurred_at, error.reason, event_id))
+            return
+        if not hit:
+            return
+        if self.suppression.admit(self.rule, customer_id, occurred_at):
+            self.flags.append(Flag(customer_id, occurred_at, event_id))
+        else:
+            self.suppressed += 1
+
+
+def run_backtests(rules: Sequence[Rule], history: History) -> list[BacktestReport]:
+    """Replay stored history — (customer id, occurred_at, the inputs the rules would have seen) in occurred_at
+    order per customer — through several rule versions at once (a draft and the active version it would
+    replace), each with its own suppression window: which customers each would have flagged and when. Events a
+    rule could not decide, or whose input it reads is ``Unavailable``, are counted as its failures, not flags."""
+    runs = [_Run(rule) for rule in rules]
     latest: dict[int, datetime] = {}
-    flags: list[Flag] = []
-    failures: list[BacktestFailure] = []
-    evaluated = suppressed = 0
+    evaluated = 0
     for customer_id, occurred_at, context in history:
         previous = latest.get(customer_id)
         if previous is not None and occurred_at < previous:
@@ -406,18 +467,18 @@ def run_backtest(rule: Rule, history: History) -> BacktestReport:
             )
         latest[customer_id] = occurred_at
         evaluated += 1
-        try:
-            hit = compiled.evaluate(context)
-        except RuleRuntimeError as error:
-            failures.append(BacktestFailure(customer_id, occurred_at, error.reason))
-            continue
-        if not hit:
-            continue
-        if suppression.admit(rule, customer_id, occurred_at):
-            flags.append(Flag(customer_id, occurred_at))
-        else:
-            suppressed += 1
-    return BacktestReport(rule.id, rule.version, evaluated, flags, suppressed, failures)
+        for run in runs:
+            run.evaluate(customer_id, occurred_at, context)
+    return [
+        BacktestReport(run.rule.id, run.rule.version, evaluated, run.flags, run.suppressed, run.failures)
+        for run in runs
+    ]
+
+
+def run_backtest(rule: Rule, history: History) -> BacktestReport:
+    """One rule version, whatever its status, over stored history (see ``run_backtests``): which customers it
+    would have flagged and when, with its suppression window."""
+    return run_backtests([rule], history)[0]
 
 
 def backtest(rule: Rule, history: History) -> list[Flag]:

@@ -34,6 +34,8 @@ class Permission(StrEnum):
     events_ingest = "events:ingest"  # send monitoring events; see and replay dead letters
     alerts_work = "alerts:work"  # investigate, escalate, assign and close monitoring alerts
     watch_list_decide = "watch_list:decide"  # consent to or refuse taking a customer off the watch list
+    rules_write = "rules:write"  # write monitoring rule drafts: new rules, new versions, edits of a draft
+    rules_activate = "rules:activate"  # switch a rule version on (never one's own) or off
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
@@ -54,6 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.verification_run,
             Permission.events_ingest,
             Permission.alerts_work,
+            Permission.rules_write,
         }
     ),
     # Credit officers assess customers and need the full identity of individuals and guarantors.
@@ -69,13 +72,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.models_manage,
             Permission.events_ingest,
             Permission.alerts_work,
+            Permission.rules_write,
             Permission.screening_read,
             Permission.screening_decide,
             Permission.verification_run,
         }
     ),
     # Approvers decide on what others propose; they read, they do not edit master data.
-    # They also take escalated monitoring alerts and decide who leaves the watch list.
+    # They also take escalated monitoring alerts, decide who leaves the watch list and switch monitoring rules on and
+    # off (not their own).
     Role.approver: frozenset(
         _EVERYONE
         | {
@@ -83,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.credit_approve,
             Permission.alerts_work,
             Permission.watch_list_decide,
+            Permission.rules_activate,
         }
     ),
     # Compliance answers rights requests and audits: full personal data and the ledger, no edits.
@@ -102,6 +108,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Admins run users and settings; they read customers masked and can verify the ledger.
     Role.admin: frozenset(
         _EVERYONE
-        | {Permission.users_manage, Permission.audit_read, Permission.audit_verify, Permission.watchlists_manage}
+        | {
+            Permission.users_manage,
+            Permission.audit_read,
+            Permission.audit_verify,
+            Permission.watchlists_manage,
+            Permission.rules_activate,
+        }
     ),
 }
