@@ -20,6 +20,7 @@ from riskdesk.security.passwords import Passwords
 if TYPE_CHECKING:
     from riskdesk import events
     from riskdesk.credit.policy import Policy
+    from riskdesk.monitoring.intake import StateCache
     from riskdesk.verification.registry import HttpRegistryProvider, RegistryProvider
     from riskdesk.verification.screening import IndexCache
 
@@ -94,6 +95,13 @@ class Container:
         from riskdesk.credit.policy import load_policy
 
         return load_policy(self.settings.credit_policy_file)
+
+    @cached_property
+    def monitoring_states(self) -> StateCache:
+        """Customers' behaviour states this process keeps between batches of monitoring events."""
+        from riskdesk.monitoring.intake import StateCache
+
+        return StateCache()
 
     def dispatch_events(self, session: Session) -> None:
         """Hand the events services recorded to their handlers, in the caller's transaction (riskdesk.events)."""

@@ -221,3 +221,49 @@ def test_killing_a_worker_in_the_middle_of_a_batch_loses_no_event_and_duplicates
     assert len(keys) == len(set(keys))
     assert redis.xlen(name) == 0
     assert redis.xpending(name, GROUP)["pending"] == 0
+
+
+def test_a_state_cached_by_one_worker_is_not_used_after_another_worker_wrote_the_customer(
+    container: Container, customer_ids: list[int]
+) -> None:
+    """Two workers (two caches, two containers on one database) take turns on one customer: each batch sees the
+    orders the other stored (``features.orders_count_24h``), never its own stale copy."""
+    from riskdesk.monitoring import intake
+    from riskdesk.monitoring.models import CustomerMonitoringState
+    from riskdesk.monitoring.windows import BehaviourState
+
+    other = Container(settings=container.settings)
+    customer = customer_ids[0]
+    caches = (intake.StateCache(), intake.StateCache())
+
+    def order(n: int) -> dict[str, Any]:
+        return {
+            "event_id": f"order-{n}",
+            "type": "order_placed",
+            "customer_id": customer,
+            "occurred_at": (T0 + timedelta(minutes=n)).isoformat(),
+            "amount": "1000.00",
+            "currency": "CNY",
+        }
+
+    try:
+        for n in range(6):
+            worker_of = container if n % 2 == 0 else other
+            with worker_of.session_factory.begin() as session:
+                result = intake.ingest(
+                    session, events=[order(n)], actor=Actor("test"), policy=worker_of.credit_policy, cache=caches[n % 2]
+                )
+            assert result.accepted == 1
+            with container.session_factory() as session:
+                stored = session.scalar(
+                    select(CustomerMonitoringState.behaviour).where(CustomerMonitoringState.customer_id == customer)
+                )
+            assert BehaviourState.from_json(stored).snapshot(T0 + timedelta(minutes=n))["orders_count_24h"] == n + 1
+        # Worker 1 wrote last: its copy is current (its next batch takes it), worker 0's copy is not (it reads the row).
+        with other.session_factory() as session:
+            row = session.scalar(select(CustomerMonitoringState).where(CustomerMonitoringState.customer_id == customer))
+            assert row is not None
+            assert caches[1]._states[customer][:2] == (row.version, row.updated_at)
+            assert caches[0]._states[customer][:2] != (row.version, row.updated_at)
+    finally:
+        other.dispose()

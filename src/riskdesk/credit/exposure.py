@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal, Self
+from typing import Literal, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
@@ -195,6 +195,46 @@ def record_items(session: Session, *, items: list[ItemIn], base: str, actor: Act
         ],
     )
     return counts
+
+
+def write_items(session: Session, *, items: Sequence[ItemIn], existing: set[tuple[str, str]], actor: Actor) -> None:
+    """Store the latest state of open items the monitoring intake has already checked against ``positions`` (each
+    reference its customer's, each currency with a rate): new ones inserted and known ones (``existing``) updated,
+    each in one statement, with one ledger entry per customer as ``record_items`` writes."""
+    now = utcnow()
+    rows = [item.model_dump() | {"updated_by": actor.name, "updated_at": now} for item in items]
+    new = [row for row in rows if (row["kind"], row["reference"]) not in existing]
+    known = [row for row in rows if (row["kind"], row["reference"]) in existing]
+    if new:
+        session.execute(insert(ExposureItem), new)
+    if known:
+        table = cast("Table", ExposureItem.__table__)
+        session.execute(
+            update(table)
+            .where(table.c.kind == bindparam("b_kind"), table.c.reference == bindparam("b_reference"))
+            .values(
+                currency=bindparam("currency"),
+                open_amount=bindparam("open_amount"),
+                document_date=bindparam("document_date"),
+                due_on=bindparam("due_on"),
+                updated_by=bindparam("updated_by"),
+                updated_at=bindparam("updated_at"),
+            ),
+            [row | {"b_kind": row["kind"], "b_reference": row["reference"]} for row in known],
+        )
+    changes: dict[int, list[dict[str, str | None]]] = defaultdict(list)
+    for item in items:
+        changes[item.customer_id].append(
+            {"kind": item.kind, "reference": item.reference, "open": str(item.open_amount), "currency": item.currency}
+        )
+    audit.append_many(
+        session,
+        actor=actor,
+        entries=[
+            audit.Entry("exposure.updated", "customer", customer_id, {"items": changed})
+            for customer_id, changed in changes.items()
+        ],
+    )
 
 
 def _open_items(session: Session, customer_ids: list[int], *, excluding: str | None = None) -> list[OpenItem]:

@@ -105,7 +105,11 @@ def ingest_events(
     """A batch of up to 1,000 events: counts, and for each event not accepted its index, reason and dead letter.
     The same event id with the same content is a duplicate (processed once); with other content, a conflict."""
     result = intake.ingest(
-        session, events=data.events, actor=actor_of(request, principal), policy=container.credit_policy
+        session,
+        events=data.events,
+        actor=actor_of(request, principal),
+        policy=container.credit_policy,
+        cache=container.monitoring_states,
     )
     return result_out(result)
 

@@ -70,7 +70,13 @@ def ingest(
         for start in range(0, len(rows), intake.MAX_BATCH):
             batch = rows[start : start + intake.MAX_BATCH]
             with session_scope() as session:
-                result = intake.ingest(session, events=[r for _, r in batch], actor=cli_actor(), policy=policy)
+                result = intake.ingest(
+                    session,
+                    events=[r for _, r in batch],
+                    actor=cli_actor(),
+                    policy=policy,
+                    cache=container().monitoring_states,
+                )
             for key, value in result.counts().items():
                 totals[key] += value
             for rejection in result.rejections:

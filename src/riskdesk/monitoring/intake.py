@@ -22,6 +22,7 @@ past due as of the event's day) is then read from ``credit.exposure`` and the sc
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -30,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
@@ -92,6 +93,29 @@ def _json_safe(raw: Any) -> Any:
     return json.loads(json.dumps(raw, default=str, ensure_ascii=False))
 
 
+class StateCache:
+    """Customers' behaviour states kept by one process between its batches (a worker, the web app), so that a batch
+    does not decode every customer's windows from JSON again. An entry is keyed by the state row's ``version`` and
+    ``updated_at`` as that process wrote them: any other writer (another worker) changes both, and the batch then
+    reads the row. An entry is taken out while a batch uses it and put back only when the batch has written, so a
+    batch that fails leaves none behind; a transaction rolled back after that leaves a key the row never reaches."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._states: OrderedDict[int, tuple[int, datetime | None, BehaviourState]] = OrderedDict()
+
+    def take(self, customer_id: int, version: int, updated_at: datetime | None) -> BehaviourState | None:
+        found = self._states.pop(customer_id, None)
+        if found is None or found[0] != version or found[1] != updated_at:
+            return None
+        return found[2]
+
+    def put(self, customer_id: int, version: int, updated_at: datetime | None, state: BehaviourState) -> None:
+        self._states[customer_id] = (version, updated_at, state)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+
 @dataclass
 class _Customer:
     """One customer's working state in a batch. The batch's accepted events change it in memory; it is written back
@@ -100,7 +124,6 @@ class _Customer:
 
     profile: dict[str, Any]
     row: CustomerMonitoringState
-    start: dict[str, Any]
     behaviour: BehaviourState
     position: exposures.Position
     score: dict[str, Any]
@@ -111,8 +134,13 @@ class _Customer:
     version: int = 0  # of the position's items: each accepted change moves it on
     valued: tuple[tuple[date, int], buckets.Exposure, Decimal] | None = None  # the last valuation and its key
 
-    def undo_behaviour(self) -> None:
-        self.behaviour = BehaviourState.from_json(self.start)
+    def undo_behaviour(self, session: Session) -> None:
+        """Back to the batch's start (the row as stored: the batch writes it only at its end) and its accepted
+        observations."""
+        stored = session.scalar(
+            select(CustomerMonitoringState.behaviour).where(CustomerMonitoringState.id == self.row.id)
+        )
+        self.behaviour = BehaviourState.from_json(stored or BehaviourState().to_json())
         for observation in self.observations:
             self.behaviour.apply(observation)
 
@@ -174,9 +202,17 @@ class _Batch:
     is applied in memory, and what changed is written back at once (``write``)."""
 
     def __init__(
-        self, session: Session, *, actor: Actor, policy: Policy, now: datetime, replaying: DeadLetter | None
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        policy: Policy,
+        now: datetime,
+        replaying: DeadLetter | None,
+        cache: StateCache | None,
     ) -> None:
         self.session = session
+        self.cache = cache
         self.actor = actor
         self.policy = policy
         self.now = now
@@ -191,6 +227,7 @@ class _Batch:
         self.events: list[dict[str, Any]] = []
         self.items: dict[tuple[str, str], exposures.ItemIn] = {}
         self.hits: list[service.Hit] = []
+        self.known_items: set[tuple[str, str]] = set()
 
     # ── dead letters ──────────────────────────────────────────────────────────────────────────────────────────
 
@@ -216,22 +253,38 @@ class _Batch:
             row.customer_id: row
             for row in self.session.scalars(
                 select(CustomerMonitoringState)
+                .options(defer(CustomerMonitoringState.behaviour))  # read only where the cache has no current copy
                 .where(CustomerMonitoringState.customer_id.in_(ids))
                 .order_by(CustomerMonitoringState.customer_id)
                 .with_for_update()
             )
         }
+        behaviours: dict[int, BehaviourState] = {}
+        for customer_id, row in rows.items():
+            cached = self.cache.take(customer_id, row.version, row.updated_at) if self.cache else None
+            if cached is not None:
+                behaviours[customer_id] = cached
+        missing = [row.id for customer_id, row in rows.items() if customer_id not in behaviours]
+        if missing:
+            stored = self.session.execute(
+                select(CustomerMonitoringState.customer_id, CustomerMonitoringState.behaviour).where(
+                    CustomerMonitoringState.id.in_(missing)
+                )
+            )
+            behaviours |= {customer_id: BehaviourState.from_json(data) for customer_id, data in stored}
         for customer_id in ids:
             if customer_id not in rows:
                 rows[customer_id] = CustomerMonitoringState(
                     customer_id=customer_id, behaviour=BehaviourState().to_json(), events_applied=0
                 )
                 self.session.add(rows[customer_id])
+                behaviours[customer_id] = BehaviourState()
         self.session.flush()
         times = [event.occurred_at for event in events]
         references = [event.reference for event in events if event.reference is not None]
         positions = exposures.positions(self.session, customer_ids=ids, references=references, since=min(times))
         self.owners, self.ordered = positions.owners, positions.ordered
+        self.known_items = set(positions.owners)  # the items stored already (of the batch's customers and references)
         grades = portfolio.latest_grades_of(self.session, customer_ids=ids)
         window = max((rule.suppression for rule in self.rules.rules), default=timedelta(0))
         watched = watch_list.listed(self.session, customer_ids=ids)
@@ -244,8 +297,7 @@ class _Batch:
             customer = _Customer(
                 profile=contexts.customer_input(profile, on_watch_list=customer_id in watched),
                 row=row,
-                start=row.behaviour,
-                behaviour=BehaviourState.from_json(row.behaviour),
+                behaviour=behaviours[customer_id],
                 position=positions.by_customer[customer_id],
                 score=self._score(*grades[customer_id]),
             )
@@ -299,7 +351,7 @@ class _Batch:
         try:
             raised = self._apply(customer, event, digest)
         except _Refused as refused:
-            customer.undo_behaviour()
+            customer.undo_behaviour(self.session)
             self.dead_letter(index, raw, event.event_id, refused.code, refused.reason)
             return
         customer.accepted += 1
@@ -530,8 +582,8 @@ class _Batch:
         if self.hits:
             service.raise_alerts(self.session, hits=self.hits, actor=self.actor)
         if self.items:
-            exposures.record_items(
-                self.session, items=list(self.items.values()), base=self.policy.base_currency, actor=self.actor
+            exposures.write_items(
+                self.session, items=list(self.items.values()), existing=self.known_items, actor=self.actor
             )
         for customer in self.customers.values():
             if not customer.accepted:
@@ -543,6 +595,9 @@ class _Batch:
                 row.last_occurred_at = customer.newest
             row.updated_at = utcnow()
         self.session.flush()
+        if self.cache is not None:  # the versions and times the flush wrote
+            for customer_id, customer in self.customers.items():
+                self.cache.put(customer_id, customer.row.version, customer.row.updated_at, customer.behaviour)
 
     def settle_known(self, index: int, raw: Any, event: EventIn, digest: str) -> bool:
         """True if the event id is known: a duplicate (counted) or a conflict (dead-lettered)."""
@@ -582,8 +637,10 @@ def ingest(
     policy: Policy,
     now: datetime | None = None,
     replaying: DeadLetter | None = None,
+    cache: StateCache | None = None,
 ) -> IngestResult:
     """Process one batch (at most ``MAX_BATCH`` events) in the caller's unit of work; see the module's guarantees.
+    ``cache``: the process's ``StateCache``, if it keeps one (``Container.monitoring_states``).
 
     On PostgreSQL two workers may store the same new event id, or the first state of the same new customer, at the
     same moment: the later one's batch then meets a unique key, is rolled back to its start and processed again —
@@ -593,7 +650,9 @@ def ingest(
     for attempt in (1, 2):
         savepoint = session.begin_nested()
         try:
-            result = _ingest(session, events=events, actor=actor, policy=policy, now=now, replaying=replaying)
+            result = _ingest(
+                session, events=events, actor=actor, policy=policy, now=now, replaying=replaying, cache=cache
+            )
         except IntegrityError:
             savepoint.rollback()
             if attempt == 2:
@@ -612,8 +671,9 @@ def _ingest(
     policy: Policy,
     now: datetime | None,
     replaying: DeadLetter | None,
+    cache: StateCache | None,
 ) -> IngestResult:
-    batch = _Batch(session, actor=actor, policy=policy, now=now or utcnow(), replaying=replaying)
+    batch = _Batch(session, actor=actor, policy=policy, now=now or utcnow(), replaying=replaying, cache=cache)
     valid: list[tuple[int, Any, EventIn, str]] = []
     seen: dict[str, str] = {}
     for index, raw in enumerate(events):

@@ -203,7 +203,13 @@ class Worker:
         from riskdesk.db.session import unit_of_work
 
         with unit_of_work(self.container.session_factory) as session:
-            result = intake.ingest(session, events=events, actor=self.actor, policy=self.container.credit_policy)
+            result = intake.ingest(
+                session,
+                events=events,
+                actor=self.actor,
+                policy=self.container.credit_policy,
+                cache=self.container.monitoring_states,
+            )
             self.container.dispatch_events(session)
         return result
 
