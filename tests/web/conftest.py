@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 
 from riskdesk.bootstrap import Container
 from riskdesk.demo.service import DEMO_PASSWORD, load
-from tests.conftest import make_settings
+from tests.conftest import free_port, make_settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REQUIRE_BROWSER = os.environ.get("RISKDESK_REQUIRE_BROWSER") == "1"
@@ -52,19 +51,10 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "viewport": {"width": 1360, "height": 860}, "locale": "zh-CN"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
-    """The desk with a small seeded portfolio and the demo users, served by uvicorn in a thread."""
-    import uvicorn
-
+def live_container(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Container]:
+    """The live desk's database: a small seeded portfolio and the demo users."""
     from riskdesk.db.session import unit_of_work
-    from riskdesk.web.app import create_app
 
     path = tmp_path_factory.mktemp("live") / "live.db"
     shutil.copyfile(sqlite_template, path)
@@ -72,8 +62,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path)
     container = Container(settings=make_settings(f"sqlite:///{path}", data_dir=path.parent))
     with unit_of_work(container.session_factory) as session:
         load(session, container=container, seed=3, companies=60, individuals=20)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning"))
+    yield container
+    container.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_container: Container) -> Iterator[str]:
+    """The desk served by uvicorn in a thread."""
+    import uvicorn
+
+    from riskdesk.web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(live_container), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -84,7 +87,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-    container.dispose()
 
 
 @pytest.fixture(scope="session")
