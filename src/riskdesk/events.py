@@ -31,7 +31,18 @@ class GradeDowngraded:
     probability_of_default: str
 
 
-Event = CustomerChanged | GradeDowngraded
+@dataclass(frozen=True)
+class AlertRaised:
+    """Monitoring raised an alert: comms queues its notifications in the same transaction."""
+
+    alert_id: int
+    customer_id: int
+    rule_id: str
+    severity: str
+    tier: str
+
+
+Event = CustomerChanged | GradeDowngraded | AlertRaised
 
 
 def record(session: Session, event: Event) -> None:

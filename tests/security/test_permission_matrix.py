@@ -144,6 +144,8 @@ def concrete(path: str, world: dict[str, Any]) -> str:
         "task_id": 999_999,
         "alert_id": 999_999,
         "dead_letter_id": 999_999,
+        "notification_id": 999_999,
+        "subscription_id": 999_999,
         "name": "matrix-list",
         "code": "zh",
     }

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from riskdesk import events
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.db.types import utcnow
@@ -150,6 +151,7 @@ def raise_alert(session: Session, *, rule: Rule, event: EventIn, context: dict[s
             "event_id": event.event_id,
         },
     )
+    events.record(session, events.AlertRaised(alert.id, alert.customer_id, rule.id, alert.severity, alert.tier))
     return 1
 
 

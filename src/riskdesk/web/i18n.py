@@ -9,6 +9,32 @@ LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
 ZH: dict[str, str] = {
+    # comms: the notification outbox and its subscriptions
+    "Notifications": "通知",
+    "Alert": "预警",
+    "Recipient": "接收方",
+    "Attempts": "尝试次数",
+    "Last error": "最近错误",
+    "next": "下次",
+    "Retry": "重试",
+    "Queued again; the deliverer sends it on its next round.": "已重新排队，发送程序将在下一轮发送。",
+    "%(pending)s pending · %(delivered)s delivered · %(failed)s failed": "待发送 %(pending)s · 已送达 %(delivered)s · 发送失败 %(failed)s",
+    "Page %(page)s of %(pages)s · %(total)s notifications": "第 %(page)s / %(pages)s 页 · 共 %(total)s 条通知",
+    "No notifications match.": "没有匹配的通知。",
+    "Subscriptions": "订阅",
+    "Copy this signing secret now; it is not shown again:": "请立即复制此签名密钥，之后不再显示：",
+    "Channel": "渠道",
+    "Minimum severity": "最低严重程度",
+    "All tiers": "全部层级",
+    "Activate": "启用",
+    "Deactivate": "停用",
+    "No subscriptions yet: alerts are not sent anywhere.": "尚无订阅：预警不会发送到任何地方。",
+    "Webhook URL or e-mail address": "Webhook 地址或电子邮件地址",
+    "Add subscription": "添加订阅",
+    "Pending": "待发送",
+    "Delivered": "已送达",
+    "Failed": "发送失败",
+    "Webhook": "Webhook",
     # monitoring: the alert queue
     "Alerts": "预警",
     "Open": "未关闭",
