@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
+    from riskdesk.comms.deliverer import DeliveryReport
     from riskdesk.comms.delivery import Sender
-    from riskdesk.comms.service import DeliveryReport
     from riskdesk.credit.policy import Policy
     from riskdesk.verification.registry import HttpRegistryProvider, RegistryProvider
     from riskdesk.verification.screening import IndexCache
@@ -108,7 +108,7 @@ class Container:
 
     def deliver_notifications(self, *, now: datetime | None = None, limit: int = 100) -> DeliveryReport:
         """One round of the notification deliverer (``riskdesk notifications deliver``, the web app's loop)."""
-        from riskdesk.comms.service import deliver_due
+        from riskdesk.comms.deliverer import deliver_due
 
         return deliver_due(
             self.session_factory, keyring=self.keyring, senders=self.notification_senders, now=now, limit=limit

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from riskdesk.audit.models import AuditEntry
 from riskdesk.bootstrap import Container
-from riskdesk.comms import service
+from riskdesk.comms import deliverer
 from riskdesk.comms.delivery import DeliveryFailed, EmailSender, Outgoing, WebhookSender
 from riskdesk.comms.models import Notification
 from riskdesk.comms.signing import verify
@@ -39,7 +39,7 @@ WEBHOOK = {"webhook": WebhookSender(timeout_seconds=5)}
 
 
 def deliver(container: Container, now: datetime, senders: Any = None) -> dict[str, int]:
-    report = service.deliver_due(
+    report = deliverer.deliver_due(
         container.session_factory, keyring=container.keyring, senders=senders or WEBHOOK, now=now
     )
     return {key: value for key, value in report.counts().items() if value}
@@ -104,9 +104,9 @@ def test_a_server_error_is_a_failed_attempt_and_the_retry_after_the_back_off_del
     assert waiting["last_error"] == "127.0.0.1:" + receiver.url.split(":")[2].split("/")[0] + (
         " answered HTTP 500: database is down"
     )
-    assert datetime.fromisoformat(waiting["next_attempt_at"]) == T0 + service.BACKOFF[0]
+    assert datetime.fromisoformat(waiting["next_attempt_at"]) == T0 + deliverer.BACKOFF[0]
     assert deliver(container, T0 + timedelta(seconds=59)) == {}  # not yet due
-    assert deliver(container, T0 + service.BACKOFF[0]) == {"claimed": 1, "delivered": 1}
+    assert deliver(container, T0 + deliverer.BACKOFF[0]) == {"claimed": 1, "delivered": 1}
     first, second = receiver.requests
     assert first.headers["X-Riskdesk-Delivery"] == second.headers["X-Riskdesk-Delivery"]  # the receiver's dedup key
     assert outbox(client, admin)[0] | {"status": "delivered", "attempts": 2} == outbox(client, admin)[0]
@@ -135,15 +135,15 @@ def test_after_the_last_attempt_the_notification_is_failed_on_the_desk_and_a_ret
     subscribe(client, admin, channel="webhook", target=f"http://127.0.0.1:{free_port()}/hook")
     send_events(client, officer, listing(customer))
     now = T0
-    for attempt in range(1, service.MAX_ATTEMPTS + 1):
-        expected = "failed" if attempt == service.MAX_ATTEMPTS else "retrying"
+    for attempt in range(1, deliverer.MAX_ATTEMPTS + 1):
+        expected = "failed" if attempt == deliverer.MAX_ATTEMPTS else "retrying"
         assert deliver(container, now) == {"claimed": 1, expected: 1}, attempt
-        if attempt < service.MAX_ATTEMPTS:
-            now += service.BACKOFF[attempt - 1]
+        if attempt < deliverer.MAX_ATTEMPTS:
+            now += deliverer.BACKOFF[attempt - 1]
     assert deliver(container, now + timedelta(days=30)) == {}
     analyst = token_for(Role.analyst)
     [failed] = outbox(client, analyst, "?status=failed")  # every role sees the failed row
-    assert failed["attempts"] == service.MAX_ATTEMPTS and "cannot reach" in failed["last_error"]
+    assert failed["attempts"] == deliverer.MAX_ATTEMPTS and "cannot reach" in failed["last_error"]
     assert failed["next_attempt_at"] is None
     assert outbox(client, admin, "?status=pending") == []
 
@@ -157,7 +157,7 @@ def test_after_the_last_attempt_the_notification_is_failed_on_the_desk_and_a_ret
         ).all()
         assert [e.action for e in entries] == ["notification.failed", "notification.retried"]
         retry_entry = json.loads(entries[1].changes)
-        assert retry_entry["notification_id"] == failed["id"] and retry_entry["attempts"] == service.MAX_ATTEMPTS
+        assert retry_entry["notification_id"] == failed["id"] and retry_entry["attempts"] == deliverer.MAX_ATTEMPTS
         assert entries[1].entity_id == str(customer)
     assert deliver(container, now + timedelta(days=30, seconds=1)) == {"claimed": 1, "retrying": 1}
     delivered_again = client.post(f"/api/v1/notifications/{failed['id']}/retry", headers=admin)
@@ -289,13 +289,13 @@ def test_two_deliverers_never_claim_the_same_row(
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Notification)) == 6
 
-    _, first = service.claim(factory, keyring=keyring, now=T0, limit=4, worker="a")
-    _, second = service.claim(factory, keyring=keyring, now=T0, limit=10, worker="b")
-    _, third = service.claim(factory, keyring=keyring, now=T0 + timedelta(seconds=30), limit=10, worker="c")
+    _, first = deliverer.claim(factory, keyring=keyring, now=T0, limit=4, worker="a")
+    _, second = deliverer.claim(factory, keyring=keyring, now=T0, limit=10, worker="b")
+    _, third = deliverer.claim(factory, keyring=keyring, now=T0 + timedelta(seconds=30), limit=10, worker="c")
     ids = [c.outgoing.delivery_id for c in first + second]
     assert len(first) == 4 and len(second) == 2 and third == [] and len(set(ids)) == 6
     # A deliverer that died keeps its rows only until its lease runs out; then another takes them.
-    _, after_lease = service.claim(factory, keyring=keyring, now=T0 + service.LEASE, limit=10, worker="d")
+    _, after_lease = deliverer.claim(factory, keyring=keyring, now=T0 + deliverer.LEASE, limit=10, worker="d")
     assert len(after_lease) == 6
 
 
@@ -306,21 +306,28 @@ def test_deliverers_claiming_at_the_same_moment_share_the_rows_without_overlap(
         subscribe(client, admin, channel="email", target=f"desk{n}@example.com", min_severity="low")
     send_events(client, officer, listing(customer), lawsuit(customer), listing(customer, "dd-2"))
     claimed: list[int] = []
+    errors: list[Exception] = []
     start = threading.Barrier(4)
 
-    def deliverer(name: str) -> None:
+    def claimer(name: str) -> None:
         start.wait()
-        while True:
-            _, got = service.claim(container.session_factory, keyring=container.keyring, now=T0, limit=2, worker=name)
-            if not got:
-                return
-            claimed.extend(c.outgoing.delivery_id for c in got)
+        try:
+            while True:
+                _, got = deliverer.claim(
+                    container.session_factory, keyring=container.keyring, now=T0, limit=2, worker=name
+                )
+                if not got:
+                    return
+                claimed.extend(c.outgoing.delivery_id for c in got)
+        except Exception as exc:  # reported below: a thread's exception would otherwise be only a warning
+            errors.append(exc)
 
-    threads = [threading.Thread(target=deliverer, args=(f"w{n}",)) for n in range(4)]
+    threads = [threading.Thread(target=claimer, args=(f"w{n}",)) for n in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert errors == []
     assert len(claimed) == len(set(claimed)) == 12  # three alerts × four subscriptions, each row once
 
 
@@ -335,10 +342,10 @@ def test_an_outcome_after_the_lease_ran_out_is_not_recorded(
     subscribe(client, admin, channel="webhook", target=receiver.url)
     send_events(client, officer, listing(customer))
     factory, keyring = container.session_factory, container.keyring
-    lease, [slow] = service.claim(factory, keyring=keyring, now=T0, limit=1, worker="slow")
-    assert deliver(container, T0 + service.LEASE) == {"claimed": 1, "delivered": 1}
-    report = service.DeliveryReport()
-    service._record(factory, slow, lease=lease, error="late", give_up=False, now=T0, report=report)
+    lease, [slow] = deliverer.claim(factory, keyring=keyring, now=T0, limit=1, worker="slow")
+    assert deliver(container, T0 + deliverer.LEASE) == {"claimed": 1, "delivered": 1}
+    report = deliverer.DeliveryReport()
+    deliverer._record(factory, slow, lease=lease, error="late", give_up=False, now=T0, report=report)
     assert report.lost == 1 and outbox(client, admin)[0]["status"] == "delivered"
 
 
@@ -361,3 +368,19 @@ def test_the_web_app_delivers_in_the_background_when_an_interval_is_set(
         while not outbox(client, admin, "?status=delivered") and time.monotonic() < deadline:
             time.sleep(0.05)
     assert len(receiver.requests) == 1 and outbox(client, admin)[0]["status"] == "delivered"
+
+
+def test_a_notification_of_a_subscription_deactivated_before_delivery_fails_at_once(
+    client: TestClient,
+    container: Container,
+    admin: dict[str, str],
+    officer: dict[str, str],
+    customer: int,
+    receiver: WebhookReceiver,
+) -> None:
+    hook = subscribe(client, admin, channel="webhook", target=receiver.url)
+    send_events(client, officer, listing(customer))
+    client.patch(f"/api/v1/notification-subscriptions/{hook['id']}", json={"active": False}, headers=admin)
+    assert deliver(container, T0) == {"claimed": 1, "failed": 1}
+    assert receiver.requests == []
+    assert outbox(client, admin)[0]["last_error"].startswith("the subscription was deactivated before delivery")

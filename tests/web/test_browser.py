@@ -192,7 +192,7 @@ def test_an_admin_subscribes_sees_a_failed_notification_and_retries_it(
     browser: Any, live_server: str, live_container: Container, demo_password: str
 ) -> None:
     from riskdesk.audit.service import Actor
-    from riskdesk.comms import service as comms
+    from riskdesk.comms.deliverer import BACKOFF
     from riskdesk.db.session import unit_of_work
     from riskdesk.db.types import utcnow
     from riskdesk.monitoring import intake
@@ -227,7 +227,7 @@ def test_an_admin_subscribes_sees_a_failed_notification_and_retries_it(
         # The deliverer's rounds: the webhook is delivered at once; e-mail has no SMTP server configured, so its
         # attempts fail until the last one (the rounds are run at the times the back-off gives; nothing sleeps).
         now = utcnow()
-        for wait in (timedelta(0), *comms.BACKOFF):
+        for wait in (timedelta(0), *BACKOFF):
             now += wait
             live_container.deliver_notifications(now=now)
         assert len(receiver.requests) == 1

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from riskdesk.comms import service
+from riskdesk.comms.deliverer import MAX_ATTEMPTS
 from riskdesk.comms.models import Notification, NotificationSubscription
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
@@ -63,7 +64,7 @@ def notification_out(row: Notification) -> dict[str, Any]:
         "event": row.event,
         "status": row.status,
         "attempts": row.attempts,
-        "max_attempts": service.MAX_ATTEMPTS,
+        "max_attempts": MAX_ATTEMPTS,
         "next_attempt_at": row.next_attempt_at if row.status == "pending" else None,
         "last_error": row.last_error,
         "delivered_at": row.delivered_at,

@@ -44,6 +44,7 @@ def list_notifications(
 ) -> None:
     """The outbox, newest first: id, status, attempts, alert, channel, recipient, last error."""
     from riskdesk.comms import service
+    from riskdesk.comms.deliverer import MAX_ATTEMPTS
 
     if status and status not in service.STATUSES:
         raise ValueError(f"--status must be one of {', '.join(service.STATUSES)}")
@@ -51,7 +52,7 @@ def list_notifications(
         rows, total = service.list_notifications(session, status=status or None, limit=limit)
         for row in rows:
             typer.echo(
-                f"{row.id}\t{row.status}\t{row.attempts}/{service.MAX_ATTEMPTS}\talert {row.alert_id}\t"
+                f"{row.id}\t{row.status}\t{row.attempts}/{MAX_ATTEMPTS}\talert {row.alert_id}\t"
                 f"{row.subscription.channel}\t{row.subscription.target}\t{row.last_error}"
             )
     err.print(f"{total} notifications", highlight=False)

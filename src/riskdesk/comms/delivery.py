@@ -1,7 +1,7 @@
 """The senders: a notification over a signed webhook (httpx) or as an e-mail over SMTP (smtplib).
 
 A sender returns when the receiver took the notification and raises ``DeliveryFailed`` with a reason a person can
-act on otherwise; it never touches the database (``service.deliver_due`` records the outcome).
+act on otherwise; it never touches the database (``deliverer.deliver_due`` records the outcome).
 """
 
 from __future__ import annotations

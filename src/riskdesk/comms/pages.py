@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from riskdesk.comms import service
+from riskdesk.comms.deliverer import MAX_ATTEMPTS
 from riskdesk.errors import DomainError
 from riskdesk.security.permissions import Permission
 from riskdesk.security.service import Principal
@@ -61,7 +62,7 @@ def _page(
             "channels": service.CHANNELS,
             "severities": service.SEVERITIES,
             "tiers": service.TIERS,
-            "max_attempts": service.MAX_ATTEMPTS,
+            "max_attempts": MAX_ATTEMPTS,
             "labels": LABELS,
             "error": error,
             "new_secret": new_secret,
@@ -98,7 +99,7 @@ def retry_notification(notification_id: int, request: Request, session: SessionD
     return render(
         request,
         "comms/_notification.html",
-        {"n": row, "labels": LABELS, "max_attempts": service.MAX_ATTEMPTS, "row_error": error, "retried": not error},
+        {"n": row, "labels": LABELS, "max_attempts": MAX_ATTEMPTS, "row_error": error, "retried": not error},
     )
 
 

@@ -1,34 +1,22 @@
 """Notifications through an outbox: subscriptions, queueing an alert's notifications in the alert's own
-transaction, and delivering what is due with retries.
+transaction, the outbox as the desk reads it, and a retry by hand. Delivery is in ``deliverer``.
 
-A notification is ``pending`` until a sender delivers it (``delivered``) or its last attempt fails (``failed``).
-A failed attempt waits ``BACKOFF[attempts - 1]`` before the next; after ``MAX_ATTEMPTS`` the row is ``failed``
-and stays on the desk until someone retries it. Delivery claims rows with a lease (a conditional UPDATE, the same
-on SQLite and PostgreSQL), sends outside any transaction, and records each row's outcome in a transaction of its
-own: one receiver's failure never rolls back another's delivery. Delivery is at least once (a deliverer that dies
-after sending and before recording sends again when its lease runs out); receivers deduplicate by the
-``X-Riskdesk-Delivery`` id.
+A notification is ``pending`` until a sender delivers it (``delivered``) or its last attempt fails (``failed``);
+a failed one stays on the desk until someone retries it.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import structlog
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
-from riskdesk.comms.delivery import DeliveryFailed, Outgoing, Sender
 from riskdesk.comms.models import Notification, NotificationSubscription
 from riskdesk.comms.signing import new_secret
 from riskdesk.customers import classification
@@ -39,22 +27,11 @@ from riskdesk.monitoring import service as monitoring
 from riskdesk.monitoring.rules import Severity, Tier
 from riskdesk.security.crypto import KeyRing
 
-log = structlog.get_logger("riskdesk.comms")
-
 CHANNELS = ("webhook", "email")
 SEVERITIES = tuple(s.value for s in Severity)  # lowest first
 TIERS = tuple(t.value for t in Tier)
 STATUSES = ("pending", "delivered", "failed")
 ALERT_RAISED = "alert.raised"
-BACKOFF = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=12),
-)
-MAX_ATTEMPTS = len(BACKOFF) + 1
-LEASE = timedelta(minutes=5)  # longer than any sender's time-out
 SECRET_CONTEXT = "notification_subscriptions.secret"  # noqa: S105 -- the encryption context, not a secret
 _EMAIL = re.compile(
     r"[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
@@ -357,171 +334,3 @@ def retry(session: Session, *, notification_id: int, actor: Actor, now: datetime
         changes={"notification_id": row.id, "alert_id": row.alert_id, "subscription_id": row.subscription_id} | before,
     )
     return row
-
-
-# ── delivery ─────────────────────────────────────────────────────────────────────────────────────────────────
-
-
-@dataclass
-class DeliveryReport:
-    claimed: int = 0
-    delivered: int = 0
-    retrying: int = 0  # failed attempts that will be tried again
-    failed: int = 0  # given up after the last attempt
-    lost: int = 0  # outcomes not recorded: the lease ran out and another deliverer took the row
-
-    def counts(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-@dataclass(frozen=True)
-class Claimed:
-    outgoing: Outgoing
-    channel: str
-    customer_id: int
-    attempts: int  # before this one
-    active: bool
-
-
-def default_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:48]
-
-
-def claim(
-    session_factory: sessionmaker[Session], *, keyring: KeyRing, now: datetime, limit: int, worker: str
-) -> tuple[str, list[Claimed]]:
-    """Lease up to ``limit`` due rows to this call (one short transaction). The UPDATE repeats the conditions, so
-    of two deliverers that picked the same row only one gets it: SQLite runs one writer at a time, and PostgreSQL
-    re-checks the WHERE of a row another transaction has just changed (and its SKIP LOCKED lets concurrent
-    deliverers pick different rows in the first place)."""
-    lease = f"{worker}/{uuid.uuid4().hex[:12]}"
-    free = or_(Notification.locked_until.is_(None), Notification.locked_until <= now)
-    with session_factory.begin() as session:
-        due = list(
-            session.scalars(
-                select(Notification.id)
-                .where(Notification.status == "pending", Notification.next_attempt_at <= now, free)
-                .order_by(Notification.next_attempt_at, Notification.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)  # PostgreSQL: concurrent deliverers pick different rows
-            )
-        )
-        if not due:
-            return lease, []
-        session.execute(
-            update(Notification)
-            .where(Notification.id.in_(due), Notification.status == "pending", free)
-            .values(locked_until=now + LEASE, locked_by=lease)
-            .execution_options(synchronize_session=False)
-        )
-        rows = session.scalars(
-            select(Notification).where(Notification.locked_by == lease).order_by(Notification.id)
-        ).all()
-        return lease, [
-            Claimed(
-                outgoing=Outgoing(
-                    delivery_id=row.id,
-                    event=row.event,
-                    target=row.subscription.target,
-                    payload=row.payload,
-                    secret=(
-                        keyring.decrypt(row.subscription.secret_enc, context=SECRET_CONTEXT)
-                        if row.subscription.secret_enc
-                        else None
-                    ),
-                ),
-                channel=row.subscription.channel,
-                customer_id=int(row.payload["customer"]["id"]),
-                attempts=row.attempts,
-                active=row.subscription.active,
-            )
-            for row in rows
-        ]
-
-
-def _send(claimed: Claimed, senders: Mapping[str, Sender], now: datetime) -> tuple[str | None, bool]:
-    """(error or None, whether to give up at once)."""
-    if not claimed.active:
-        return "the subscription was deactivated before delivery; activate it, then retry", True
-    sender = senders.get(claimed.channel)
-    if sender is None:
-        return f"no sender for channel {claimed.channel!r}", True
-    try:
-        sender.send(claimed.outgoing, now=now)
-    except DeliveryFailed as failure:
-        return failure.reason, False
-    except Exception as exc:  # a sender's own bug must not stop the other rows: it is recorded on this one
-        log.exception("notifications.sender_crashed", notification_id=claimed.outgoing.delivery_id)
-        return f"{exc.__class__.__name__}: {exc}", False
-    return None, False
-
-
-def _record(
-    session_factory: sessionmaker[Session],
-    claimed: Claimed,
-    *,
-    lease: str,
-    error: str | None,
-    give_up: bool,
-    now: datetime,
-    report: DeliveryReport,
-) -> None:
-    """The outcome of one attempt, in a transaction of its own, only while this call still holds the lease."""
-    attempts = claimed.attempts + 1
-    values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "locked_by": None, "updated_at": now}
-    if error is None:
-        values |= {"status": "delivered", "delivered_at": now, "last_error": ""}
-        outcome = "delivered"
-    elif give_up or attempts >= MAX_ATTEMPTS:
-        values |= {"status": "failed", "last_error": error[:1000]}
-        outcome = "failed"
-    else:
-        values |= {"next_attempt_at": now + BACKOFF[attempts - 1], "last_error": error[:1000]}
-        outcome = "retrying"
-    notification_id = claimed.outgoing.delivery_id
-    with session_factory.begin() as session:
-        result = session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.locked_by == lease)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            report.lost += 1
-            return
-        if outcome != "retrying":
-            audit.append(
-                session,
-                actor=Actor("notifications"),
-                action=f"notification.{outcome}",
-                entity_type="customer",
-                entity_id=claimed.customer_id,
-                changes={
-                    "notification_id": notification_id,
-                    "alert_id": claimed.outgoing.payload["alert"]["id"],
-                    "channel": claimed.channel,
-                    "attempts": attempts,
-                    "error": (error or "")[:300],
-                },
-            )
-    setattr(report, outcome, getattr(report, outcome) + 1)
-    log.info("notification." + outcome, notification_id=notification_id, attempts=attempts, error=error)
-
-
-def deliver_due(
-    session_factory: sessionmaker[Session],
-    *,
-    keyring: KeyRing,
-    senders: Mapping[str, Sender],
-    now: datetime | None = None,
-    limit: int = 100,
-    worker: str | None = None,
-) -> DeliveryReport:
-    """Claim up to ``limit`` due notifications, send each, and record each outcome on its own."""
-    now = now or utcnow()
-    lease, claimed = claim(session_factory, keyring=keyring, now=now, limit=limit, worker=worker or default_worker())
-    report = DeliveryReport(claimed=len(claimed))
-    for item in claimed:
-        error, give_up = _send(item, senders, now)
-        _record(session_factory, item, lease=lease, error=error, give_up=give_up, now=now, report=report)
-    return report
