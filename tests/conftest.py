@@ -10,7 +10,9 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import re
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,9 +23,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from riskdesk.audit.service import Actor
 from riskdesk.bootstrap import Container
+from riskdesk.cli import common
 from riskdesk.config import Settings
 from riskdesk.db import migrate
 from riskdesk.db.session import build_engine
@@ -263,3 +267,42 @@ def client(container: Container) -> Iterator[TestClient]:
 
     with TestClient(create_app(container)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def run(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The ``riskdesk`` command against the test's database."""
+    monkeypatch.setenv("RISKDESK_DATABASE_URL", container.settings.database_url)
+    monkeypatch.setenv("RISKDESK_ARGON2_MEMORY_KIB", "1024")
+    monkeypatch.setenv("RISKDESK_ARGON2_TIME_COST", "1")
+    common.container.cache_clear()
+    yield CliRunner()
+    if common.container.cache_info().currsize:
+        common.container().dispose()
+    common.container.cache_clear()
+
+
+@pytest.fixture
+def desk(client: TestClient, make_user: Callable[..., str]) -> Callable[[Role], TestClient]:
+    """The test client signed in to the desk as a fresh user of the given role."""
+    from tests.security.test_auth import login
+
+    def _as(role: Role) -> TestClient:
+        client.cookies.clear()
+        status, _ = login(client, make_user(role), TEST_PASSWORD)
+        assert status == 303
+        return client
+
+    return _as
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

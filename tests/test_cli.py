@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,6 @@ from riskdesk.bootstrap import Container
 from riskdesk.cli import common
 from riskdesk.cli.main import app
 from tests.audit.test_ledger_tampering import as_attacker
-
-
-@pytest.fixture
-def run(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("RISKDESK_DATABASE_URL", container.settings.database_url)
-    monkeypatch.setenv("RISKDESK_ARGON2_MEMORY_KIB", "1024")
-    monkeypatch.setenv("RISKDESK_ARGON2_TIME_COST", "1")
-    common.container.cache_clear()
-    yield CliRunner()
-    if common.container.cache_info().currsize:
-        common.container().dispose()
-    common.container.cache_clear()
 
 
 def test_users_and_tokens_lifecycle(run: CliRunner) -> None:

@@ -18,7 +18,12 @@ from riskdesk.security.crypto import KeyRing
 from riskdesk.security.passwords import Passwords
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
     from riskdesk import events
+    from riskdesk.comms.deliverer import DeliveryReport
+    from riskdesk.comms.delivery import Sender
     from riskdesk.credit.policy import Policy
     from riskdesk.monitoring.intake import StateCache
     from riskdesk.verification.registry import HttpRegistryProvider, RegistryProvider
@@ -103,6 +108,21 @@ class Container:
 
         return StateCache()
 
+    @cached_property
+    def notification_senders(self) -> Mapping[str, Sender]:
+        """The sender of each notification channel (webhook, e-mail), configured by the settings."""
+        from riskdesk.comms.delivery import senders_from
+
+        return senders_from(self.settings)
+
+    def deliver_notifications(self, *, now: datetime | None = None, limit: int = 100) -> DeliveryReport:
+        """One round of the notification deliverer (``riskdesk notifications deliver``, the web app's loop)."""
+        from riskdesk.comms.deliverer import deliver_due
+
+        return deliver_due(
+            self.session_factory, keyring=self.keyring, senders=self.notification_senders, now=now, limit=limit
+        )
+
     def dispatch_events(self, session: Session) -> None:
         """Hand the events services recorded to their handlers, in the caller's transaction (riskdesk.events)."""
         from riskdesk import events
@@ -134,6 +154,17 @@ class Container:
                         )
                     except NotFound:  # created in a savepoint that was rolled back
                         continue
+                elif isinstance(event, events.AlertRaised):
+                    from riskdesk.comms import service as comms  # only when monitoring raised an alert
+
+                    comms.enqueue_alert(
+                        session,
+                        alert_id=event.alert_id,
+                        customer_id=event.customer_id,
+                        rule_id=event.rule_id,
+                        severity=event.severity,
+                        tier=event.tier,
+                    )
             if downgrades:
                 self._on_grade_drops(session, downgrades)
 

@@ -110,6 +110,26 @@ class Settings(BaseSettings):
     worker_block_ms: int = Field(default=100, ge=1, le=60_000)
     worker_claim_idle_seconds: float = Field(default=30.0, gt=0)
 
+    # Notifications (riskdesk.comms): e-mail over SMTP, webhooks, and the web app's delivery loop.
+    smtp_host: str = ""  # empty: e-mail notifications fail with a last error saying so
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_from: str = "riskdesk@localhost"
+    smtp_username: str = ""  # empty: no AUTH
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    notifications_interval_seconds: float = Field(default=0.0, ge=0)  # 0: the web app runs no delivery loop
+    public_url: str = ""  # e.g. https://riskdesk.example: links in e-mails become absolute
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("RISKDESK_PUBLIC_URL must start with https:// or http://, e.g. https://riskdesk.example")
+        return value
+
     @field_validator("encryption_keys", mode="before")
     @classmethod
     def _ring(cls, value: object) -> dict[str, str]:

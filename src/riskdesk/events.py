@@ -73,7 +73,18 @@ class OverlaysChanged:
     by: str
 
 
-Event = CustomerChanged | GradeDowngraded | ModelReviewNeeded | ChampionChanged | OverlaysChanged
+@dataclass(frozen=True)
+class AlertRaised:
+    """Monitoring raised an alert: comms queues its notifications in the same transaction."""
+
+    alert_id: int
+    customer_id: int
+    rule_id: str
+    severity: str
+    tier: str
+
+
+Event = CustomerChanged | GradeDowngraded | ModelReviewNeeded | ChampionChanged | OverlaysChanged | AlertRaised
 
 
 def record(session: Session, event: Event) -> None:

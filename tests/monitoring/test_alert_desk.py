@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from riskdesk.bootstrap import Container
-from riskdesk.cli import common
 from riskdesk.cli.main import app
 from riskdesk.security.permissions import Role
 from riskdesk.web import i18n, templating
@@ -72,16 +70,6 @@ def test_the_alert_queue_renders_in_chinese_and_english_and_moves_an_alert(
     )
     assert moved.status_code == 303
     assert "No alerts match." in client.get("/alerts").text
-
-
-@pytest.fixture
-def run(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("RISKDESK_DATABASE_URL", container.settings.database_url)
-    common.container.cache_clear()
-    yield CliRunner()
-    if common.container.cache_info().currsize:
-        common.container().dispose()
-    common.container.cache_clear()
 
 
 def test_events_ingest_reads_json_lines_and_csv_and_reports_refused_lines(

@@ -5,7 +5,7 @@ the portfolio due for the rescoring job."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from riskdesk import events
 from riskdesk.audit.service import Actor
 from riskdesk.bootstrap import Container
-from riskdesk.cli import common
 from riskdesk.cli.main import app
 from riskdesk.credit import portfolio
 from riskdesk.monitoring import model_alerts
@@ -36,16 +35,6 @@ Headers = Callable[[Role], dict[str, str]]
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return trained(tmp_path_factory.mktemp("trained"), "pd-m")
-
-
-@pytest.fixture
-def run(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("RISKDESK_DATABASE_URL", container.settings.database_url)
-    common.container.cache_clear()
-    yield CliRunner()
-    if common.container.cache_info().currsize:
-        common.container().dispose()
-    common.container.cache_clear()
 
 
 def champion_scoring(

@@ -11,12 +11,11 @@ from typer.testing import CliRunner
 from riskdesk.cli.main import app
 from riskdesk.security.permissions import Role
 from tests.conftest import company_payload
-from tests.monitoring.test_alert_desk import run  # noqa: F401 -- the fixture
 from tests.monitoring.test_rule_editor import BIG_ORDER, order, send
 
 
 def test_a_rule_is_written_refused_activated_by_another_and_backtested_from_the_command_line(
-    run: CliRunner,  # noqa: F811
+    run: CliRunner,
     client: TestClient,
     token_for: Callable[[Role], dict[str, str]],
 ) -> None:

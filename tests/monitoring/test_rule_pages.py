@@ -10,16 +10,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from riskdesk.security.permissions import Role
-from tests.conftest import company_payload
+from tests.conftest import company_payload, csrf_of
 from tests.monitoring.test_rule_editor import order, send
-from tests.web.test_pages import csrf_of, desk, missing_translations  # noqa: F401 -- fixtures
+from tests.web.test_pages import missing_translations  # noqa: F401 -- the fixture
 
 Desk = Callable[[Role], TestClient]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_draft_is_written_checked_saved_activated_and_backtested_from_the_pages(
-    desk: Desk,  # noqa: F811
+    desk: Desk,
     token_for: Callable[[Role], dict[str, str]],
     missing_translations: set[str],  # noqa: F811
     lang: str,

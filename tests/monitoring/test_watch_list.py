@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 from riskdesk.audit.models import AuditEntry
 from riskdesk.audit.service import Actor
 from riskdesk.bootstrap import Container
-from riskdesk.cli import common
 from riskdesk.cli.main import app
 from riskdesk.monitoring import watch_list
 from riskdesk.monitoring.models import MonitoringRule, WatchListEntry
@@ -294,14 +293,10 @@ def test_the_rules_see_a_watch_listed_customer_even_later_in_the_batch_that_list
 
 
 @pytest.fixture
-def run(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("RISKDESK_DATABASE_URL", container.settings.database_url)
+def run(run: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The shared ``run`` with a review interval of 14 days (read when the command builds its container)."""
     monkeypatch.setenv("RISKDESK_WATCH_REVIEW_DAYS", "14")
-    common.container.cache_clear()
-    yield CliRunner()
-    if common.container.cache_info().currsize:
-        common.container().dispose()
-    common.container.cache_clear()
+    return run
 
 
 def test_the_cli_lists_the_watch_list_and_opens_due_reviews(

@@ -146,6 +146,8 @@ def concrete(path: str, world: dict[str, Any]) -> str:
         "dead_letter_id": 999_999,
         "rule_id": "matrix_rule",
         "version": 1,
+        "notification_id": 999_999,
+        "subscription_id": 999_999,
         "name": "matrix-list",
         "code": "zh",
     }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -70,3 +72,14 @@ def test_production_cookies_are_secure_unless_switched_off() -> None:
     assert settings(env="production").secure_cookies
     assert not settings().secure_cookies
     assert not settings(env="production", cookie_secure=False).secure_cookies
+
+
+def test_the_settings_table_names_every_setting() -> None:
+    table = (Path(__file__).parents[2] / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert [name for name in Settings.model_fields if f"`RISKDESK_{name.upper()}`" not in table] == []
+
+
+def test_the_public_url_must_be_http_and_loses_its_trailing_slash() -> None:
+    assert settings(public_url="https://riskdesk.example/").public_url == "https://riskdesk.example"
+    with pytest.raises(ValidationError, match="RISKDESK_PUBLIC_URL must start with https://"):
+        settings(public_url="riskdesk.example")

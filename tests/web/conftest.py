@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 
 from riskdesk.bootstrap import Container
 from riskdesk.demo.service import DEMO_PASSWORD, load
-from tests.conftest import make_settings
+from tests.conftest import free_port, make_settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REQUIRE_BROWSER = os.environ.get("RISKDESK_REQUIRE_BROWSER") == "1"
@@ -52,12 +51,6 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "viewport": {"width": 1360, "height": 860}, "locale": "zh-CN"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_container(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Container]:
     """The live server's container: a small seeded portfolio and the demo users (tests may add data through it)."""
@@ -80,7 +73,7 @@ def live_server(live_container: Container) -> Iterator[str]:
 
     from riskdesk.web.app import create_app
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(live_container), host="127.0.0.1", port=port, log_level="warning")
     )

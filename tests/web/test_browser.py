@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from riskdesk.bootstrap import Container
 from riskdesk.demo.portfolio import make_uscc
 from tests.web.conftest import SCREENSHOTS
 
@@ -183,4 +185,59 @@ def test_models_page_and_the_explanation_of_an_automated_assessment(
     explanation.screenshot(path=SCREENSHOTS / "explanation.png")
     page.goto(f"{live_server}/alerts")
     expect(page.locator("h1")).to_be_visible()
+    page.close()
+
+
+def test_an_admin_subscribes_sees_a_failed_notification_and_retries_it(
+    browser: Any, live_server: str, live_container: Container, demo_password: str
+) -> None:
+    from riskdesk.audit.service import Actor
+    from riskdesk.comms.deliverer import BACKOFF
+    from riskdesk.db.session import unit_of_work
+    from riskdesk.db.types import utcnow
+    from riskdesk.monitoring import intake
+    from tests.comms.conftest import webhook_receiver
+
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1360, "height": 860})
+    sign_in(page, live_server, "admin", demo_password)
+    page.click("nav >> text=通知")
+    with webhook_receiver() as receiver:
+        for name, channel, target in (
+            ("ERP 风险接口", "webhook", receiver.url),
+            ("风控小组邮箱", "email", "risk.team@example.com"),
+        ):
+            form = page.get_by_test_id("new-subscription")
+            form.locator("input[name=name]").fill(name)
+            form.locator("select[name=channel]").select_option(channel)
+            form.locator("input[name=target]").fill(target)
+            form.locator("button[type=submit]").click()
+            expect(page.get_by_test_id("subscriptions")).to_contain_text(name)
+            if channel == "webhook":
+                expect(page.get_by_test_id("new-secret")).to_contain_text("whsec_")
+        event = {"event_id": "browser-dd-1", "type": "dishonest_debtor_listed", "customer_id": 1}
+        with unit_of_work(live_container.session_factory) as session:
+            raised = intake.ingest(
+                session,
+                events=[event | {"occurred_at": "2026-03-01T09:00:00+08:00"}],
+                actor=Actor("browser-test"),
+                policy=live_container.credit_policy,
+            )
+            live_container.dispatch_events(session)
+        assert raised.alerts == 1
+        # The deliverer's rounds: the webhook is delivered at once; e-mail has no SMTP server configured, so its
+        # attempts fail until the last one (the rounds are run at the times the back-off gives; nothing sleeps).
+        now = utcnow()
+        for wait in (timedelta(0), *BACKOFF):
+            now += wait
+            live_container.deliver_notifications(now=now)
+        assert len(receiver.requests) == 1
+    page.goto(f"{live_server}/notifications")
+    failed = page.locator("tr.failed")
+    expect(failed).to_have_count(1)
+    expect(failed).to_contain_text("e-mail is not configured")
+    expect(page.get_by_test_id("outbox")).to_contain_text("已送达")
+    page.screenshot(path=SCREENSHOTS / "notifications.png", full_page=True)
+    failed.locator("button:has-text('重试')").click()
+    expect(page.locator("tr.failed")).to_have_count(0)
+    expect(page.get_by_test_id("outbox")).to_contain_text("已重新排队")
     page.close()

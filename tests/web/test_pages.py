@@ -10,25 +10,7 @@ from fastapi.testclient import TestClient
 
 from riskdesk.security.permissions import Role
 from riskdesk.web import i18n, templating
-from tests.conftest import TEST_PASSWORD, company_payload, individual_payload, new_uscc
-from tests.security.test_auth import login
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
-@pytest.fixture
-def desk(client: TestClient, make_user: Callable[..., str]) -> Callable[[Role], TestClient]:
-    def _as(role: Role) -> TestClient:
-        client.cookies.clear()
-        status, _ = login(client, make_user(role), TEST_PASSWORD)
-        assert status == 303
-        return client
-
-    return _as
+from tests.conftest import company_payload, csrf_of, individual_payload, new_uscc
 
 
 @pytest.fixture

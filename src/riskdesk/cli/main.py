@@ -18,7 +18,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "credit": ("riskdesk.credit.cli", "Review expiring limits; load exchange rates and open items (exposure)."),
     "customers": ("riskdesk.customers.cli", "Import customers from CSV or JSON Lines."),
     "events": ("riskdesk.monitoring.cli:events_app", "Send monitoring events from a file; dead letters."),
-    "monitor": ("riskdesk.monitoring.cli:monitor_app", "Monitoring rules, the alert queue and the watch list."),
+    "monitor": (
+        "riskdesk.monitoring.cli:monitor_app",
+        "Monitoring rules, the alert queue, the watch list, the stream worker.",
+    ),
+    "notifications": ("riskdesk.comms.cli", "Deliver alert notifications (webhooks, e-mail); the outbox."),
     "documents": ("riskdesk.verification.registry_cli:documents_app", "Turn documents expiring soon into tasks."),
     "demo": ("riskdesk.demo.cli", "Build a seeded demo portfolio in a fresh database and serve the desk."),
     "ids": ("riskdesk.verification.ids_cli", "Check unified social credit codes, resident ID numbers and LEIs."),

@@ -21,6 +21,7 @@ class Base(DeclarativeBase):
 def load_all_models() -> None:
     """Import every feature's models so ``Base.metadata`` knows every table (Alembic, tests)."""
     from riskdesk.audit import models as _audit
+    from riskdesk.comms import models as _comms
     from riskdesk.credit import models as _credit
     from riskdesk.customers import models as _customers
     from riskdesk.financials import models as _financials
@@ -29,4 +30,4 @@ def load_all_models() -> None:
     from riskdesk.security import models as _security
     from riskdesk.verification import models as _verification
 
-    del _audit, _credit, _customers, _financials, _monitoring, _scoring, _security, _verification
+    del _audit, _comms, _credit, _customers, _financials, _monitoring, _scoring, _security, _verification

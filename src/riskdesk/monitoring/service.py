@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from riskdesk import events
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.db.types import utcnow
@@ -181,6 +182,10 @@ def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list
     )
     for alert in alerts:
         watch_list.on_alert(session, alert=alert, actor=actor)  # an early-warning tier puts the customer on the list
+        if alert.customer_id is not None:  # comms queues its notifications in this transaction
+            events.record(
+                session, events.AlertRaised(alert.id, alert.customer_id, alert.rule_id, alert.severity, alert.tier)
+            )
     return alerts
 
 

@@ -26,6 +26,7 @@ def rotate() -> None:
     Add the new key to the ring, make it active, run this, then remove the old key from the ring.
     """
     from riskdesk.audit import service as audit
+    from riskdesk.comms import service as comms
     from riskdesk.customers import sealing
 
     keyring = container().keyring
@@ -37,6 +38,7 @@ def rotate() -> None:
         resealed = sealing.rotate_keys(
             session, keyring=keyring, progress=lambda done, total: bar.update(task, completed=done, total=total)
         )
+        resealed += comms.reseal_secrets(session, keyring=keyring)  # webhooks' signing secrets
         audit.append(
             session,
             actor=cli_actor(),

@@ -39,10 +39,13 @@ class Permission(StrEnum):
     audit_read = "audit:read"
     audit_verify = "audit:verify"
     users_manage = "users:manage"
+    notifications_read = "notifications:read"  # see the notification outbox and the subscriptions
+    notifications_manage = "notifications:manage"  # add and change subscriptions, retry a notification
     desk_use = "desk:use"  # any signed-in user: home page, own profile, logout
 
 
-_EVERYONE = {Permission.desk_use, Permission.customers_read}
+# Every role reads the outbox: it shows the alerts everyone sees on the queue, and where they were sent.
+_EVERYONE = {Permission.desk_use, Permission.customers_read, Permission.notifications_read}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Analysts investigate and collect customer data; they enter ID numbers but see them masked.
@@ -114,6 +117,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.audit_verify,
             Permission.watchlists_manage,
             Permission.rules_activate,
+            Permission.notifications_manage,
         }
     ),
 }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -16,13 +18,36 @@ from riskdesk.bootstrap import Container, build_container
 from riskdesk.web import errors
 from riskdesk.web.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 
+log = structlog.get_logger("riskdesk.web")
+DELIVERY_ROUND = 20  # notifications per round of the web app's loop, so a shutdown waits for few sends
+
+
+async def _deliver_notifications(container: Container, interval: float, stop: asyncio.Event) -> None:
+    """The notification deliverer inside the web process (RISKDESK_NOTIFICATIONS_INTERVAL_SECONDS > 0)."""
+    while not stop.is_set():
+        try:
+            report = await asyncio.to_thread(container.deliver_notifications, limit=DELIVERY_ROUND)
+        except Exception:  # the database may be away for a moment: log, and try again next round
+            log.exception("notifications.round_failed")
+        else:
+            if report.claimed == DELIVERY_ROUND:
+                continue
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
 
 def create_app(container: Container | None = None) -> FastAPI:
     container = container or build_container()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        interval = container.settings.notifications_interval_seconds
+        deliverer = asyncio.create_task(_deliver_notifications(container, interval, stop)) if interval > 0 else None
         yield
+        stop.set()
+        if deliverer is not None:
+            await deliverer  # ends after the round in flight, if any
         container.dispose()
 
     app = FastAPI(
@@ -46,6 +71,8 @@ def create_app(container: Container | None = None) -> FastAPI:
 
     from riskdesk.audit import api as audit_api
     from riskdesk.audit import pages as audit_pages
+    from riskdesk.comms import api as comms_api
+    from riskdesk.comms import pages as comms_pages
     from riskdesk.credit import api as credit_api
     from riskdesk.credit import pages as credit_pages
     from riskdesk.customers import api as customers_api
@@ -69,6 +96,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         credit_api,
         scoring_api,
         monitoring_api,
+        comms_api,
         security_pages,
         customers_pages,
         audit_pages,
@@ -76,6 +104,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         financials_pages,
         credit_pages,
         monitoring_pages,
+        comms_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

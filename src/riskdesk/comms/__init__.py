@@ -1,0 +1,5 @@
+"""Communication: notifications of alerts through an outbox, delivered by signed webhooks and e-mail over SMTP.
+
+Sits above monitoring: monitoring records ``AlertRaised`` and the composition root hands it to
+``comms.service.enqueue_alert`` in the same transaction; ``comms.deliverer`` sends what is due (docs/notifications.md).
+"""
