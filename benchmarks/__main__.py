@@ -12,6 +12,7 @@ from benchmarks import (
     bench_batch_scoring,
     bench_credit_checks,
     bench_foundation,
+    bench_monitoring,
     bench_pd_models,
     bench_reasons,
     bench_scorecard,
@@ -46,6 +47,7 @@ BENCHMARKS: list[tuple[str, str, Callable[[], Any], Callable[[Any], list[str]]]]
     ("credit-checks", "Credit-check API benchmark", bench_credit_checks.run, bench_credit_checks.report),
     ("pd-models", "PD model benchmark", bench_pd_models.run, bench_pd_models.report),
     ("reasons", "Reasons benchmark", bench_reasons.run, bench_reasons.report),
+    ("monitoring", "Monitoring benchmark", bench_monitoring.run, bench_monitoring.report),
 ]
 
 

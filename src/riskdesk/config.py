@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     redis_url: str = ""  # e.g. redis://127.0.0.1:6379/0
     events_stream: str = Field(default="riskdesk:events", min_length=1)
     events_group: str = Field(default="riskdesk-monitoring", min_length=1)
+    events_partitions: int = Field(default=1, ge=1, le=256)
     worker_batch: int = Field(default=500, ge=1, le=1000)
     worker_block_ms: int = Field(default=100, ge=1, le=60_000)
     worker_claim_idle_seconds: float = Field(default=30.0, gt=0)

@@ -124,7 +124,7 @@ def test_entries_stored_but_not_acknowledged_are_duplicates_when_claimed(
     first = worker(container, redis, name, "crashes-after-commit", batch=40)
     entries = first.next_entries()
     assert len(entries) == 40
-    first._ingest([stream._decoded(e) for e in entries])  # committed, never acknowledged
+    first._ingest([stream._decoded(item[1:]) for item in entries])  # committed, never acknowledged
     before = stored(container)
     assert before[:2] == (40, 4)
     time.sleep(0.05)
@@ -267,3 +267,69 @@ def test_a_state_cached_by_one_worker_is_not_used_after_another_worker_wrote_the
             assert caches[0]._states[customer][:2] != (row.version, row.updated_at)
     finally:
         other.dispose()
+
+
+def test_partitions_are_shared_by_the_live_workers_and_a_dead_workers_partitions_are_taken_over(
+    container: Container, redis: Redis, redis_stream: tuple[str, str], customer_ids: list[int], tmp_path: Path
+) -> None:
+    """Four partitions, two workers: each holds two (a customer's events always in one partition, so one worker);
+    the one killed in the middle of a batch loses its leases, the other takes its partitions over with the entries
+    it held, and every event is stored once."""
+    url, name = redis_stream
+    total, partitions = 2000, 4
+    names = stream.partition_names(name, partitions)
+    for partition in names:
+        stream.ensure_group(redis, partition, GROUP)
+    events = events_for(customer_ids, total)
+    assert {stream.partition_of(e, partitions) for e in events} == {c % partitions for c in customer_ids}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RISKDESK_")},
+        "RISKDESK_DATABASE_URL": container.settings.database_url,
+        "RISKDESK_DATA_DIR": str(container.settings.data_dir),
+        "RISKDESK_REDIS_URL": url,
+        "RISKDESK_EVENTS_STREAM": name,
+        "RISKDESK_EVENTS_GROUP": GROUP,
+        "RISKDESK_EVENTS_PARTITIONS": str(partitions),
+        "RISKDESK_WORKER_CLAIM_IDLE_SECONDS": "1",
+    }
+
+    def held_by_first() -> int:
+        return sum(
+            c["pending"] for partition in names for c in redis.xinfo_consumers(partition, GROUP) if c["name"] == "first"
+        )
+
+    first, second = _start_worker(env, "first", 50, tmp_path), _start_worker(env, "second", 50, tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while len(redis.keys(f"{name}:*:lease")) < partitions or redis.zcard(f"{name}:workers") < 2:
+            assert time.monotonic() < deadline, "the workers did not take the partitions"
+            time.sleep(0.05)
+        time.sleep(1.0)  # a rebalancing round: each worker down to its share
+        holders = [redis.get(f"{partition}:lease") for partition in names]
+        assert sorted(holders) == ["first", "first", "second", "second"]
+        stream.publish(redis, name, events, partitions=partitions)
+        assert sum(redis.xlen(partition) for partition in names) > 0
+        while True:  # kill `first` with entries in hand (read, not acknowledged), frozen to check
+            assert time.monotonic() < deadline + 60, "`first` never held a batch"
+            if held_by_first():
+                first.send_signal(signal.SIGSTOP)
+                if held_by_first():
+                    first.send_signal(signal.SIGKILL)
+                    first.wait()
+                    break
+                first.send_signal(signal.SIGCONT)
+            time.sleep(0.002)
+        assert second.wait(timeout=300) == 0, second.stderr.read().decode() if second.stderr else ""
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for partition in names:
+            redis.delete(partition, f"{partition}:lease")
+        redis.delete(f"{name}:workers")
+    stats = json.loads((tmp_path / "second.json").read_text())
+    assert stats["claimed"] > 0
+    events_stored, lawsuits, _ = stored(container)
+    assert (events_stored, lawsuits) == (total, total // 10)
+    assert all(redis.xlen(partition) == 0 for partition in names)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from riskdesk.audit import ledger
@@ -53,13 +53,22 @@ def append(
     reason: str = "",
 ) -> AuditEntry:
     """Chain one entry onto the ledger in the caller's transaction: it commits or rolls back with the change."""
-    return append_many(session, actor=actor, entries=[Entry(action, entity_type, entity_id, changes, reason)])[0]
+    entry = AuditEntry(**_chain(session, actor, [Entry(action, entity_type, entity_id, changes, reason)])[0])
+    session.add(entry)
+    session.flush()
+    return entry
 
 
-def append_many(session: Session, *, actor: Actor, entries: list[Entry]) -> list[AuditEntry]:
-    """Chain entries onto the ledger in order, reading its head once (a batch of events changes many customers)."""
-    if not entries:
-        return []
+def append_many(session: Session, *, actor: Actor, entries: list[Entry]) -> None:
+    """Chain entries onto the ledger in order, reading its head once and writing them in one statement (a batch of
+    monitoring events changes many customers)."""
+    if entries:
+        session.execute(insert(AuditEntry), _chain(session, actor, entries))
+
+
+def _chain(session: Session, actor: Actor, entries: list[Entry]) -> list[dict[str, Any]]:
+    """The rows of ``entries``, each holding the hash of the one before, after the ledger's head (locked on
+    PostgreSQL until the transaction ends)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LEDGER_LOCK_KEY})
     head = session.execute(
@@ -78,23 +87,23 @@ def append_many(session: Session, *, actor: Actor, entries: list[Entry]) -> list
             reason=given.reason,
             request_id=actor.request_id,
         )
-        entry = AuditEntry(
-            seq=seq,
-            occurred_at=content.occurred_at,
-            actor=content.actor,
-            action=given.action,
-            entity_type=given.entity_type,
-            entity_id=content.entity_id,
-            changes=content.changes,
-            reason=given.reason,
-            request_id=content.request_id,
-            prev_hash=prev_hash,
-            entry_hash=ledger.entry_hash(content, prev_hash),
+        entry_hash = ledger.entry_hash(content, prev_hash)
+        rows.append(
+            {
+                "seq": seq,
+                "occurred_at": content.occurred_at,
+                "actor": content.actor,
+                "action": given.action,
+                "entity_type": given.entity_type,
+                "entity_id": content.entity_id,
+                "changes": content.changes,
+                "reason": given.reason,
+                "request_id": content.request_id,
+                "prev_hash": prev_hash,
+                "entry_hash": entry_hash,
+            }
         )
-        rows.append(entry)
-        seq, prev_hash = seq + 1, entry.entry_hash
-    session.add_all(rows)
-    session.flush()
+        seq, prev_hash = seq + 1, entry_hash
     return rows
 
 

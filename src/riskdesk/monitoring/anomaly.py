@@ -78,6 +78,7 @@ class AmountProfile:
         self.settings = settings or AnomalySettings()
         self.entries: list[tuple[datetime, Decimal]] = []  # sorted by (occurred_at, amount)
         self._floats: list[float] = []  # the same amounts as floats, in the same order, for the maths
+        self._written: list[list[str]] = []  # the same as to_json writes them
 
     def score(self, amount: Decimal) -> AmountScore:
         """How unusual ``amount`` is against the amounts kept so far (it is not added)."""
@@ -92,9 +93,11 @@ class AmountProfile:
         position = bisect.bisect_right(self.entries, entry)
         self.entries.insert(position, entry)
         self._floats.insert(position, float(amount))
+        self._written.insert(position, [occurred_at.isoformat(), str(amount)])
         if len(self.entries) > self.settings.capacity:
             del self.entries[0]
             del self._floats[0]
+            del self._written[0]
 
     def observe(self, occurred_at: datetime, amount: Decimal) -> AmountScore:
         """Score a new transaction against the history, then keep it."""
@@ -103,7 +106,7 @@ class AmountProfile:
         return result
 
     def to_json(self) -> list[list[str]]:
-        return [[at.isoformat(), str(amount)] for at, amount in self.entries]
+        return list(self._written)
 
     @classmethod
     def from_json(cls, data: Any, settings: AnomalySettings | None = None) -> AmountProfile:
@@ -111,4 +114,5 @@ class AmountProfile:
         entries = sorted((datetime.fromisoformat(at), Decimal(amount)) for at, amount in data)
         profile.entries = entries[-profile.settings.capacity :]
         profile._floats = [float(amount) for _, amount in profile.entries]
+        profile._written = [[at.isoformat(), str(amount)] for at, amount in profile.entries]
         return profile

@@ -172,7 +172,7 @@ def publish(
     rows = _read(file)
     redis = _redis()
     name = container().settings.events_stream
-    ids = stream.publish(redis, name, [row for _, row in rows])
+    ids = stream.publish(redis, name, [row for _, row in rows], partitions=container().settings.events_partitions)
     typer.echo(f"{len(ids)} events appended to {name}")
 
 
@@ -203,6 +203,7 @@ def worker(
         batch=batch or settings.worker_batch,
         block_ms=settings.worker_block_ms,
         claim_idle_ms=int(settings.worker_claim_idle_seconds * 1000),
+        partitions=settings.events_partitions,
     )
     runner.stop_on_signals()
     err.print(f"worker {runner.consumer} reading {runner.stream} as group {runner.group}", highlight=False)

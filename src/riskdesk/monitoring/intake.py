@@ -27,11 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import CursorResult, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.exc import StaleDataError
 
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
@@ -301,9 +302,7 @@ class _Batch:
                 position=positions.by_customer[customer_id],
                 score=self._score(*grades[customer_id]),
             )
-            for (fired_customer, rule_id), when in fired.items():
-                if fired_customer == customer_id:
-                    customer.fired[rule_id] = when
+            customer.fired = fired.get(customer_id, {})
             self.customers[customer_id] = customer
         order_events = ("order_placed", "order_changed", "order_cancelled")
         ordered_refs = {e.reference for e in events if e.type in order_events and e.reference is not None}
@@ -585,19 +584,55 @@ class _Batch:
             exposures.write_items(
                 self.session, items=list(self.items.values()), existing=self.known_items, actor=self.actor
             )
-        for customer in self.customers.values():
+        self.session.flush()  # new state rows, before they are updated below
+        now = utcnow()
+        changed = []
+        keys: dict[int, tuple[int, datetime | None]] = {}
+        for customer_id, customer in self.customers.items():
+            row = customer.row
+            keys[customer_id] = (row.version, row.updated_at)
             if not customer.accepted:
                 continue
-            row = customer.row
-            row.behaviour = customer.behaviour.to_json()
-            row.events_applied += customer.accepted
-            if customer.newest is not None and (row.last_occurred_at is None or customer.newest > row.last_occurred_at):
-                row.last_occurred_at = customer.newest
-            row.updated_at = utcnow()
-        self.session.flush()
-        if self.cache is not None:  # the versions and times the flush wrote
+            last = row.last_occurred_at
+            if customer.newest is not None and (last is None or customer.newest > last):
+                last = customer.newest
+            changed.append(
+                {
+                    "b_id": row.id,
+                    "b_version": row.version,
+                    "behaviour": customer.behaviour.to_json(),
+                    "events_applied": row.events_applied + customer.accepted,
+                    "last_occurred_at": last,
+                    "updated_at": now,
+                    "version": row.version + 1,
+                }
+            )
+            keys[customer_id] = (row.version + 1, now)
+        if changed:
+            # One statement for every customer the batch changed; the version check is the ORM's own (a state row
+            # is locked by the batch, so it holds unless something bypassed the lock).
+            table = cast("Table", CustomerMonitoringState.__table__)
+            done = self.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+                .values(
+                    behaviour=bindparam("behaviour"),
+                    events_applied=bindparam("events_applied"),
+                    last_occurred_at=bindparam("last_occurred_at"),
+                    updated_at=bindparam("updated_at"),
+                    version=bindparam("version"),
+                ),
+                changed,
+            )
+            updated = cast("CursorResult[Any]", done).rowcount
+            if updated not in (len(changed), -1):
+                raise StaleDataError(f"{len(changed) - updated} customer states changed under the batch")
+            for customer in self.customers.values():
+                if customer.accepted:
+                    self.session.expire(customer.row)
+        if self.cache is not None:  # the versions and times just written
             for customer_id, customer in self.customers.items():
-                self.cache.put(customer_id, customer.row.version, customer.row.updated_at, customer.behaviour)
+                self.cache.put(customer_id, *keys[customer_id], customer.behaviour)
 
     def settle_known(self, index: int, raw: Any, event: EventIn, digest: str) -> bool:
         """True if the event id is known: a duplicate (counted) or a conflict (dead-lettered)."""

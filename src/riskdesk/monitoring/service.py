@@ -191,17 +191,17 @@ def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list
 
 def recent_alerts(
     session: Session, *, customer_ids: Sequence[int], start: datetime, end: datetime
-) -> dict[tuple[int, str], list[datetime]]:
-    """When each rule fired for each customer with ``occurred_at`` in [start, end], for suppression windows."""
+) -> dict[int, dict[str, list[datetime]]]:
+    """Per customer and rule, when the rule fired with ``occurred_at`` in [start, end], for suppression windows."""
     rows = session.execute(
         select(Alert.customer_id, Alert.rule_id, Alert.occurred_at).where(
             Alert.customer_id.in_(sorted(set(customer_ids))), Alert.occurred_at >= start, Alert.occurred_at <= end
         )
     )
-    found: dict[tuple[int, str], list[datetime]] = {}
+    found: dict[int, dict[str, list[datetime]]] = {}
     for customer_id, rule_id, occurred_at in rows:
         if customer_id is not None:
-            found.setdefault((customer_id, rule_id), []).append(occurred_at)
+            found.setdefault(customer_id, {}).setdefault(rule_id, []).append(occurred_at)
     return found
 
 

@@ -117,6 +117,7 @@ class RollingBuckets:
         self.head: int | None = None
         self.buckets: dict[int, list[Decimal]] = {}
         self.sums: dict[int, list[Decimal]] = {length: [ZERO] * MEASURES for length in self.lengths}
+        self._written: dict[int, list[int | str]] = {}  # buckets as to_json writes them, until they change
 
     def index(self, at: datetime) -> int:
         return (at - EPOCH) // self.width
@@ -135,6 +136,7 @@ class RollingBuckets:
             bucket = self.buckets[index] = [ZERO] * MEASURES
         for position, value in parts:
             bucket[position] += value
+        self._written.pop(index, None)
         for length in self.lengths:
             if age < length:
                 running = self.sums[length]
@@ -182,10 +184,15 @@ class RollingBuckets:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "head": self.head,
-            "buckets": {str(index): [_compact(v) for v in bucket] for index, bucket in sorted(self.buckets.items())},
-        }
+        written = self._written
+        out = {}
+        for index, bucket in sorted(self.buckets.items()):
+            if index not in written:
+                written[index] = [_compact(v) for v in bucket]
+            out[str(index)] = written[index]
+        for gone in written.keys() - self.buckets.keys():
+            del written[gone]
+        return {"head": self.head, "buckets": out}
 
     def load(self, data: dict[str, Any]) -> None:
         self.head = data["head"]
