@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -25,19 +24,6 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 def at(days: float = 0) -> str:
     return (T0 + timedelta(days=days)).isoformat()
-
-
-@pytest.fixture
-def officer(token_for: Headers) -> dict[str, str]:
-    return token_for(Role.credit_officer)
-
-
-@pytest.fixture
-def customer(client: TestClient, officer: dict[str, str]) -> int:
-    made = client.post("/api/v1/customers", json=company_payload(), headers=officer)
-    assert made.status_code == 201, made.text
-    customer_id: int = made.json()["id"]
-    return customer_id
 
 
 def send(client: TestClient, headers: dict[str, str], *events: dict[str, Any]) -> dict[str, Any]:

@@ -160,6 +160,19 @@ def test_an_entry_that_breaks_the_batch_is_dead_lettered_alone_and_the_rest_go_o
     assert redis.xlen(name) == 0
 
 
+def worker_env(container: Container, url: str, name: str, **extra: str) -> dict[str, str]:
+    """The environment of a ``riskdesk monitor worker`` process on the test's database and stream."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RISKDESK_")},
+        "RISKDESK_DATABASE_URL": container.settings.database_url,
+        "RISKDESK_DATA_DIR": str(container.settings.data_dir),
+        "RISKDESK_REDIS_URL": url,
+        "RISKDESK_EVENTS_STREAM": name,
+        "RISKDESK_EVENTS_GROUP": GROUP,
+        **extra,
+    }
+
+
 def _start_worker(env: dict[str, str], consumer: str, batch: int, tmp: Path) -> subprocess.Popen[bytes]:
     options = ["--consumer", consumer, "--batch", str(batch), "--idle-exit", "2", "--stats-file"]
     return subprocess.Popen(
@@ -177,15 +190,7 @@ def test_killing_a_worker_in_the_middle_of_a_batch_loses_no_event_and_duplicates
     total = 3000
     stream.ensure_group(redis, name, GROUP)
     stream.publish(redis, name, events_for(customer_ids, total))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RISKDESK_")},
-        "RISKDESK_DATABASE_URL": container.settings.database_url,
-        "RISKDESK_DATA_DIR": str(container.settings.data_dir),
-        "RISKDESK_REDIS_URL": url,
-        "RISKDESK_EVENTS_STREAM": name,
-        "RISKDESK_EVENTS_GROUP": GROUP,
-        "RISKDESK_WORKER_CLAIM_IDLE_SECONDS": "0.5",
-    }
+    env = worker_env(container, url, name, RISKDESK_WORKER_CLAIM_IDLE_SECONDS="0.5")
     doomed = _start_worker(env, "doomed", 200, tmp_path)
     # Kill it once it has stored at least one batch and holds another, read but not acknowledged: freeze it
     # (SIGSTOP) when it seems so, check that it is so while frozen, then SIGKILL — or let it go on and look again.
@@ -282,16 +287,9 @@ def test_partitions_are_shared_by_the_live_workers_and_a_dead_workers_partitions
         stream.ensure_group(redis, partition, GROUP)
     events = events_for(customer_ids, total)
     assert {stream.partition_of(e, partitions) for e in events} == {c % partitions for c in customer_ids}
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RISKDESK_")},
-        "RISKDESK_DATABASE_URL": container.settings.database_url,
-        "RISKDESK_DATA_DIR": str(container.settings.data_dir),
-        "RISKDESK_REDIS_URL": url,
-        "RISKDESK_EVENTS_STREAM": name,
-        "RISKDESK_EVENTS_GROUP": GROUP,
-        "RISKDESK_EVENTS_PARTITIONS": str(partitions),
-        "RISKDESK_WORKER_CLAIM_IDLE_SECONDS": "1",
-    }
+    env = worker_env(
+        container, url, name, RISKDESK_EVENTS_PARTITIONS=str(partitions), RISKDESK_WORKER_CLAIM_IDLE_SECONDS="1"
+    )
 
     def held_by_first() -> int:
         return sum(

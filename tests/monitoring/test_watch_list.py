@@ -24,29 +24,10 @@ from riskdesk.security.permissions import Role
 from riskdesk.verification.models import Task
 from riskdesk.web import i18n, templating
 from tests.conftest import TEST_PASSWORD, company_payload
+from tests.monitoring.test_intake import send
 from tests.security.test_auth import login
 
 Headers = Callable[[Role], dict[str, str]]
-
-
-@pytest.fixture
-def officer(token_for: Headers) -> dict[str, str]:
-    return token_for(Role.credit_officer)
-
-
-@pytest.fixture
-def customer(client: TestClient, officer: dict[str, str]) -> int:
-    made = client.post("/api/v1/customers", json=company_payload(), headers=officer)
-    assert made.status_code == 201, made.text
-    customer_id: int = made.json()["id"]
-    return customer_id
-
-
-def send(client: TestClient, headers: dict[str, str], *events: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/api/v1/events", json={"events": list(events)}, headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def lawsuit(customer_id: int, event_id: str, day: int = 1) -> dict[str, Any]:

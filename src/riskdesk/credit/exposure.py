@@ -161,7 +161,7 @@ def record_items(session: Session, *, items: list[ItemIn], base: str, actor: Act
         )
     }
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    changes: dict[int, list[dict[str, str | None]]] = defaultdict(list)
+    changed: list[ItemIn] = []
     for position, item in enumerate(items):
         row = existing.get((item.kind, item.reference))
         values = item.model_dump()
@@ -182,19 +182,27 @@ def record_items(session: Session, *, items: list[ItemIn], base: str, actor: Act
                 setattr(row, name, value)
             row.updated_by, row.updated_at = actor.name, utcnow()
             counts["updated"] += 1
+        changed.append(item)
+    session.flush()
+    _audit_items(session, changed, actor)
+    return counts
+
+
+def _audit_items(session: Session, items: Sequence[ItemIn], actor: Actor) -> None:
+    """One ledger entry per customer whose items changed, listing them."""
+    changes: dict[int, list[dict[str, str | None]]] = defaultdict(list)
+    for item in items:
         changes[item.customer_id].append(
             {"kind": item.kind, "reference": item.reference, "open": str(item.open_amount), "currency": item.currency}
         )
-    session.flush()
     audit.append_many(
         session,
         actor=actor,
         entries=[
-            audit.Entry("exposure.updated", "customer", customer_id, {"items": changed})
-            for customer_id, changed in changes.items()
+            audit.Entry("exposure.updated", "customer", customer_id, {"items": listed})
+            for customer_id, listed in changes.items()
         ],
     )
-    return counts
 
 
 def write_items(session: Session, *, items: Sequence[ItemIn], existing: set[tuple[str, str]], actor: Actor) -> None:
@@ -222,19 +230,7 @@ def write_items(session: Session, *, items: Sequence[ItemIn], existing: set[tupl
             ),
             [row | {"b_kind": row["kind"], "b_reference": row["reference"]} for row in known],
         )
-    changes: dict[int, list[dict[str, str | None]]] = defaultdict(list)
-    for item in items:
-        changes[item.customer_id].append(
-            {"kind": item.kind, "reference": item.reference, "open": str(item.open_amount), "currency": item.currency}
-        )
-    audit.append_many(
-        session,
-        actor=actor,
-        entries=[
-            audit.Entry("exposure.updated", "customer", customer_id, {"items": changed})
-            for customer_id, changed in changes.items()
-        ],
-    )
+    _audit_items(session, items, actor)
 
 
 def _open_items(session: Session, customer_ids: list[int], *, excluding: str | None = None) -> list[OpenItem]:

@@ -1,22 +1,29 @@
-"""Event intake in embedded mode: a batch of events in one unit of work — checked, deduplicated, applied to the
-customer's state in ``occurred_at`` order, run through the active rules, and turned into deduplicated alerts.
+"""Event intake: a batch of events in one unit of work — checked, deduplicated, applied to the customer's state in
+``occurred_at`` order, run through the active rules, and turned into deduplicated alerts. The same code serves the
+API, ``riskdesk events ingest`` and the Redis Streams workers (``stream``).
+
+How (decision 0014): a batch reads everything it needs for all its customers at once — their state rows (locked on
+PostgreSQL, in customer order), profiles, open items and credit checks, grades in force, recent alerts — applies
+each event in memory, and writes back at once: the events in one statement, the open items in two, the states in
+one, the alerts and their ledger entries in one each. ``StateCache`` keeps each customer's behaviour state between
+the batches of one process.
 
 Guarantees (docs/monitoring.md):
 
 - **once**: ``event_id`` is unique. The same id with the same content (hash of the normalised event) again is a
   duplicate, counted and skipped; the same id with other content is a conflict, dead-lettered with the reason.
 - **never dropped**: an event that is invalid, about an unknown customer, in a currency without a rate, or that a
-  rule cannot decide is kept as a dead letter with its reason — the rest of the batch goes on. Each event runs in
-  a savepoint, so a dead-lettered event leaves nothing half-applied.
+  rule cannot decide is kept as a dead letter with its reason — the rest of the batch goes on. An event's changes
+  stay aside until all its rules have decided, so a dead-lettered event leaves nothing half-applied.
 - **late events**: a batch is applied in ``occurred_at`` order; an event later than the customer's newest lands in
   its own time buckets (``windows``). Open documents follow the newest event of each reference.
 - **alerts once**: an alert's key is (customer, rule, triggering event), unique in the table, and a rule's hit
   within its suppression window of an earlier alert of the same rule and customer (by ``occurred_at``) is not
   raised again.
 
-Exposure: order, delivery, invoice and payment events with a ``reference`` update the credit exposure's open
-items through ``credit.exposure.record_items`` (see ``_documents``); ``state`` (exposure, limit, utilisation, days
-past due as of the event's day) is then read from ``credit.exposure`` and the score from the credit assessments.
+Exposure: order, delivery, invoice and payment events with a ``reference`` change the credit exposure's open items
+(``_documents``; written through ``credit.exposure.write_items``); ``state`` (exposure, limit, utilisation, days
+past due as of the event's day) is valued from them, and the grade in force from ``credit.portfolio``.
 """
 
 from __future__ import annotations
