@@ -18,6 +18,7 @@ from benchmarks import (
     bench_scorecard,
     bench_screening,
     bench_screening_speed,
+    bench_training_scale,
     machine,
 )
 
@@ -48,6 +49,7 @@ BENCHMARKS: list[tuple[str, str, Callable[[], Any], Callable[[Any], list[str]]]]
     ("pd-models", "PD model benchmark", bench_pd_models.run, bench_pd_models.report),
     ("reasons", "Reasons benchmark", bench_reasons.run, bench_reasons.report),
     ("monitoring", "Monitoring benchmark", bench_monitoring.run, bench_monitoring.report),
+    ("training-30k", "Training time at 30,000 rows", bench_training_scale.run, bench_training_scale.report),
 ]
 
 

@@ -191,7 +191,7 @@ def test_killing_a_worker_in_the_middle_of_a_batch_loses_no_event_and_duplicates
     stream.ensure_group(redis, name, GROUP)
     stream.publish(redis, name, events_for(customer_ids, total))
     env = worker_env(container, url, name, RISKDESK_WORKER_CLAIM_IDLE_SECONDS="0.5")
-    doomed = _start_worker(env, "doomed", 200, tmp_path)
+    doomed = _start_worker(env, "doomed", 100, tmp_path)
     # Kill it once it has stored at least one batch and holds another, read but not acknowledged: freeze it
     # (SIGSTOP) when it seems so, check that it is so while frozen, then SIGKILL — or let it go on and look again.
     deadline = time.monotonic() + 120
@@ -203,7 +203,7 @@ def test_killing_a_worker_in_the_middle_of_a_batch_loses_no_event_and_duplicates
     while True:
         assert doomed.poll() is None, doomed.stderr.read().decode() if doomed.stderr else "the worker exited"
         assert time.monotonic() < deadline, "the worker never got going"
-        if held() and stored(container)[0] > 0:
+        if held() and redis.xlen(name) < total:  # a batch stored (and deleted from the stream), another in hand
             doomed.send_signal(signal.SIGSTOP)
             if held():
                 doomed.send_signal(signal.SIGKILL)

@@ -336,3 +336,51 @@ def test_a_failed_save_leaves_no_half_written_model_and_nothing_is_overwritten(
     trained.save(tmp_path / "model")
     with pytest.raises(ValidationFailed, match="already exists"):
         trained.save(tmp_path / "model")
+
+
+# ── Readable names in reasons ──────────────────────────────────────────────────────────────────────────────
+
+
+def labelled(labels: Path, out: Path) -> list[str]:
+    return ["--labels", str(labels), "--out", str(out)]
+
+
+@pytest.mark.parametrize("kind", ["gbm", "scorecard"])
+def test_reasons_name_the_features_by_their_labels_in_chinese_and_english(
+    kind: str, uci_file: Path, uci: pd.DataFrame, tmp_path: Path
+) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "column,en,zh\n"
+        + "".join(f"{c},{c.lower()} label,{c}中文名\n" for c in uci.columns if c not in ("default", "customer_no"))
+        + "customer_no,customer number,客户号\n",  # an identifier, left out of the features: its label is unused
+        encoding="utf-8",
+    )
+    out = tmp_path / "labelled"
+    result = runner.invoke(
+        app,
+        ["model", "train", "--data", str(uci_file), "--target", "default", "--kind", kind, *labelled(labels, out)],
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd_model.load(out).champion.score(uci.head(200))
+    chinese = [text for text in scored.reasons["reason_1_zh"] if text]
+    english = [text for text in scored.reasons["reason_1_en"] if text]
+    assert chinese and all("中文名" in text for text in chinese)
+    assert english and all(" label is " in text for text in english)
+    assert all(text.split(" label is ")[0].upper() in {c.upper() for c in uci.columns} for text in english)
+
+
+def test_labels_for_columns_the_data_lacks_or_in_a_bad_file_are_refused(uci_file: Path, tmp_path: Path) -> None:
+    typo = tmp_path / "typo.json"
+    typo.write_text('{"LIMIT_BAL": {"en": "limit", "zh": "额度"}, "LIMT_BAL": {"en": "x", "zh": "y"}}', "utf-8")
+    headless = tmp_path / "headless.csv"
+    headless.write_text("LIMIT_BAL,limit,额度\n", "utf-8")
+    for path, said in ((typo, "the data does not have: LIMT_BAL"), (headless, "header column,en,zh")):
+        out = tmp_path / path.stem
+        result = runner.invoke(
+            app,
+            ["model", "train", "--data", str(uci_file), "--target", "default", "--kind", "gbm", *labelled(path, out)],
+        )
+        assert result.exit_code == 1, result.output
+        assert said in " ".join(result.output.split())
+        assert not out.exists()

@@ -143,9 +143,13 @@ def dataset(
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     pd.DataFrame(rows, columns=["customer_id", *portfolio.FEATURES, "default"]).to_csv(out, index=False)
+    named = out.with_suffix(".labels.csv")
+    pd.DataFrame(
+        [(column, en, zh) for column, (en, zh) in portfolio.FEATURE_LABELS.items()], columns=["column", "en", "zh"]
+    ).to_csv(named, index=False)
     typer.echo(
-        f"{len(rows)} companies written to {out}; train with: riskdesk model train --data {out}"
-        " --target default --id-column customer_id --out DIR"
+        f"{len(rows)} companies written to {out}, the features' names to {named.name}; train with: riskdesk model"
+        f" train --data {out} --target default --id-column customer_id --labels {named} --out DIR"
     )
 
 

@@ -44,6 +44,20 @@ FEATURES = (
     "max_days_past_due",
     "overdue_share",
 )
+# The feature view's names as reasons say them (``riskdesk model train --labels``; ``dataset`` writes them).
+FEATURE_LABELS: dict[str, tuple[str, str]] = {
+    "z_score": ("Altman Z'' score", "Altman Z''值"),
+    "current_ratio": ("current ratio", "流动比率"),
+    "liabilities_to_assets": ("liabilities to assets", "资产负债率"),
+    "net_margin": ("net margin", "净利率"),
+    "years_in_business": ("years in business", "经营年限"),
+    "registered_capital": ("registered capital", "注册资本"),
+    "industry_risk": ("industry risk", "行业风险"),
+    "industry": ("industry", "行业"),
+    "utilisation": ("credit limit utilisation", "额度使用率"),
+    "max_days_past_due": ("days past due (maximum)", "最长逾期天数"),
+    "overdue_share": ("share of exposure overdue", "逾期金额占比"),
+}
 PD_STEP = Decimal("0.000001")
 
 

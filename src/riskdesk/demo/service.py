@@ -347,6 +347,7 @@ def _models(session: Session, *, container: Container) -> None:
             source=Source.of(data),
             kind="auto",
             id_columns=("customer_id",),
+            feature_labels=portfolio.FEATURE_LABELS,
             trained_by="credit",
             version=DEMO_MODEL,
         )

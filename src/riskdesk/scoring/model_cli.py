@@ -42,17 +42,21 @@ def train(
     calibration: str = typer.Option("platt", "--calibration", help="platt or isotonic (gbm)"),
     allow_leaks: bool = typer.Option(False, "--allow-leaks", help="train although a column alone gives the answer"),
     version: str | None = typer.Option(None, "--version", help="the model's version (default: file-time-hash)"),
+    labels: Path | None = typer.Option(
+        None, "--labels", dir_okay=False, help="readable names for reasons: CSV column,en,zh or JSON"
+    ),
 ) -> None:
     """Train, validate, and save the model; the validation metrics are the last line of standard output, as one
     JSON object."""
     from riskdesk.cli.common import cli_actor
     from riskdesk.scoring.pd_model import check_target
-    from riskdesk.scoring.tabular import read_table
+    from riskdesk.scoring.tabular import read_labels, read_table
     from riskdesk.scoring.training import Source, train_models
 
     check_target(out)
     constraints = _monotone(monotone)
     frame = read_table(data)
+    named = read_labels(labels) if labels is not None else None
     trained = train_models(
         frame,
         target=target,
@@ -62,6 +66,7 @@ def train(
         id_columns=tuple(id_column),
         monotone=constraints,
         calibration=calibration,
+        feature_labels=named,
         allow_leaks=allow_leaks,
         trained_by=cli_actor().name,
         version=version,

@@ -68,7 +68,7 @@ def reason_columns(
             shown = display_values(np.asarray(distinct, dtype=np.float64), spec)
             for language, write in (("en", _english), ("zh", _chinese)):
                 known = sentences[language]
-                codes = [known.setdefault(write(spec.name, v), len(known)) for v in shown]
+                codes = [known.setdefault(write(spec.label(language), v), len(known)) for v in shown]
                 said[language][chosen] = np.array(codes, dtype=np.int32)[distinct_codes]
         columns[f"reason_{rank + 1}"] = pd.Categorical.from_codes(named, ["", *(f.name for f in features)])
         for language in ("en", "zh"):

@@ -58,6 +58,8 @@ class Feature:
     name: str
     dtype: str  # numerical | categorical
     bins: list[Bin]
+    label_en: str = ""  # how reasons name it ("": the column's name)
+    label_zh: str = ""
 
     def bin_index(self, value: Any) -> int:
         """Where ``value`` falls in ``bins``: a missing value or a number that is not one in the missing bin, a
@@ -168,7 +170,13 @@ class ScorecardModel:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             features = [
-                Feature(f["name"], f["dtype"], [Bin(**{**b, "categories": tuple(b["categories"])}) for b in f["bins"]])
+                Feature(
+                    f["name"],
+                    f["dtype"],
+                    [Bin(**{**b, "categories": tuple(b["categories"])}) for b in f["bins"]],
+                    f.get("label_en", ""),
+                    f.get("label_zh", ""),
+                )
                 for f in data.pop("features")
             ]
             return cls(features=features, **data)
@@ -177,12 +185,14 @@ class ScorecardModel:
 
 
 def _reason(feature: Feature, chosen: Bin, points_lost: float) -> dict[str, Any]:
+    english = feature.label_en or feature.name
+    chinese = feature.label_zh or english
     return {
         "feature": feature.name,
         "bin": chosen.label,
         "points_lost": round(points_lost, 1),
-        "en": f"{feature.name} is {chosen.label}: {points_lost:.0f} points below its best",
-        "zh": f"{feature.name} 为 {chosen.label}，比最佳少 {points_lost:.0f} 分",
+        "en": f"{english} is {chosen.label}: {points_lost:.0f} points below its best",
+        "zh": f"{chinese} 为 {chosen.label}，比最佳少 {points_lost:.0f} 分",
     }
 
 

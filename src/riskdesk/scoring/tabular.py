@@ -38,16 +38,85 @@ class FeatureSpec:
     name: str
     kind: str  # numeric | categorical
     categories: tuple[str, ...] = ()
+    label_en: str = ""  # how a person calls it, in reasons ("": the column's name)
+    label_zh: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind}
         if self.kind == CATEGORICAL:
             out["categories"] = list(self.categories)
+        if self.label_en or self.label_zh:
+            out["label_en"], out["label_zh"] = self.label_en, self.label_zh
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
-        return cls(str(data["name"]), str(data["kind"]), tuple(str(c) for c in data.get("categories", ())))
+        return cls(
+            str(data["name"]),
+            str(data["kind"]),
+            tuple(str(c) for c in data.get("categories", ())),
+            str(data.get("label_en", "")),
+            str(data.get("label_zh", "")),
+        )
+
+    def label(self, language: str) -> str:
+        """The feature's name in a reason: its label in the language, else the English one, else the column."""
+        if language == "zh":
+            return self.label_zh or self.label_en or self.name
+        return self.label_en or self.name
+
+
+Labels = dict[str, tuple[str, str]]  # column → (English, Chinese)
+
+
+def read_labels(path: Path) -> Labels:
+    """Feature labels from a CSV (``column,en,zh``) or JSON file (``{"column": {"en": …, "zh": …}}``)."""
+    import csv
+    import io
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(f"cannot read the labels {path}: {exc}") from None
+    found: Labels = {}
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValidationFailed(f"{path.name} is not JSON: {exc}") from None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise ValidationFailed(f'{path.name}: give {{"column": {{"en": "…", "zh": "…"}}, …}}')
+        for column, given in data.items():
+            found[str(column)] = (str(given.get("en", "")).strip(), str(given.get("zh", "")).strip())
+    elif path.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not reader.fieldnames or not {"column", "en", "zh"} <= set(reader.fieldnames):
+            raise ValidationFailed(f"{path.name}: give a header column,en,zh")
+        for row in reader:
+            found[(row["column"] or "").strip()] = ((row["en"] or "").strip(), (row["zh"] or "").strip())
+    else:
+        raise ValidationFailed(f"{path.name}: give the labels as .csv (column,en,zh) or .json")
+    wrong = [column for column, (en, zh) in found.items() if not column or len(en) > 80 or len(zh) > 80]
+    if wrong:
+        raise ValidationFailed(f"{path.name}: a label without a column, or longer than 80 characters: {wrong[:3]}")
+    return found
+
+
+def with_labels(features: list[FeatureSpec], labels: Labels, columns: list[str]) -> list[FeatureSpec]:
+    """The features with their labels. A label for a column the data does not have is an error (a typo); one for a
+    column left out of the features (an identifier, a constant) is not used."""
+    from dataclasses import replace
+
+    unknown = sorted(set(labels) - set(columns))
+    if unknown:
+        raise ValidationFailed(
+            f"labels for columns the data does not have: {', '.join(unknown[:5])}; its columns are"
+            f" {', '.join(columns[:30])}"
+        )
+    return [
+        replace(f, label_en=labels[f.name][0], label_zh=labels[f.name][1]) if f.name in labels else f for f in features
+    ]
 
 
 def read_table(path: Path) -> pd.DataFrame:

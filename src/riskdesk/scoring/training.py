@@ -30,11 +30,13 @@ from riskdesk.scoring.pd_model import (
 from riskdesk.scoring.tabular import (
     CATEGORICAL,
     FeatureSpec,
+    Labels,
     clean_frame,
     feature_matrix,
     file_sha256,
     infer_features,
     target_labels,
+    with_labels,
 )
 from riskdesk.scoring.validation import (
     LEAK_AUC,
@@ -122,6 +124,7 @@ def train_models(
     monotone: dict[str, int] | None = None,
     calibration: str = "platt",
     allow_leaks: bool = False,
+    feature_labels: Labels | None = None,
     trained_by: str = "unknown",
     version: str | None = None,
     progress: Callable[[str], None] = lambda _: None,
@@ -137,6 +140,7 @@ def train_models(
         progress(f"{int((~labelled).sum())} rows without a target are left out")
     table = frame.loc[labelled].reset_index(drop=True)
     features, excluded = infer_features(table, target=target, id_columns=id_columns, time_column=time_column)
+    features = with_labels(features, feature_labels or {}, [str(c) for c in frame.columns])
     for name, why in excluded.items():
         progress(f"left out {name}: {why}")
     times = parse_times(table[time_column], time_column) if time_column else None
@@ -215,7 +219,12 @@ class _Learning:
         from riskdesk.scoring import scorecard
 
         cleaned = clean_frame(self.table.iloc[rows], self.features).assign(**{self.target: self.labels[rows]})
-        return scorecard.train(cleaned, target=self.target, version=f"{self.version}/scorecard")
+        model = scorecard.train(cleaned, target=self.target, version=f"{self.version}/scorecard")
+        named = {spec.name: spec for spec in self.features}
+        for feature in model.features:  # reasons say the features' labels, as the gbm's do
+            if feature.name in named:
+                feature.label_en, feature.label_zh = named[feature.name].label_en, named[feature.name].label_zh
+        return model
 
     def validate_and_fit(
         self, which: str, plan: ValidationPlan, options: dict[str, Any]
