@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -312,53 +313,19 @@ def stats_of(folder: Path, n: int) -> list[dict[str, Any]]:
     return [json.loads((folder / f"w{i}.json").read_text()) for i in range(n)]
 
 
-def redis_throughput(url: str, ids: list[int], workers: int) -> dict[str, Any]:
+def redis_run(url: str, workers: int, offer: Callable[[Any, str], int]) -> tuple[int, float, list[dict[str, Any]]]:
+    """Start the workers on a stream of its own, ``offer`` events to it, and time until the last is stored: (events,
+    seconds, each worker's stats)."""
     redis = stream.connect(REDIS_URL)
     name = f"riskdesk-bench:{uuid.uuid4().hex[:8]}"
     for partition in stream.partition_names(name, PARTITIONS):
         stream.ensure_group(redis, partition, "riskdesk-monitoring")
-    events = Stream(ids, seed=3).many(EVENTS, datetime.now(UTC) - timedelta(seconds=EVENTS / 1000 + 5))
     with tempfile.TemporaryDirectory() as folder:
         procs = start_workers(url, name, workers, Path(folder), idle_exit=LEASE_SECONDS + 2.0)
         try:
             wait_ready(redis, name, workers)
             started = time.perf_counter()
-            stream.publish(redis, name, events, partitions=PARTITIONS)
-            while not drained(redis, name):
-                time.sleep(0.01)
-            elapsed = time.perf_counter() - started
-            for proc in procs:
-                proc.wait(timeout=60)
-        finally:
-            for proc in procs:
-                proc.kill() if proc.poll() is None else None
-            forget(redis, name)
-        stats = stats_of(Path(folder), workers)
-    return {
-        "events": len(events),
-        "seconds": elapsed,
-        "eps": len(events) / elapsed,
-        "per_worker": [s["entries"] for s in stats],
-    }
-
-
-def redis_paced(url: str, ids: list[int], workers: int, rate: int) -> dict[str, Any]:
-    redis = stream.connect(REDIS_URL)
-    name = f"riskdesk-bench:{uuid.uuid4().hex[:8]}"
-    for partition in stream.partition_names(name, PARTITIONS):
-        stream.ensure_group(redis, partition, "riskdesk-monitoring")
-    generator = Stream(ids, seed=4)
-    total = rate * PACED_SECONDS
-    with tempfile.TemporaryDirectory() as folder:
-        procs = start_workers(url, name, workers, Path(folder), idle_exit=LEASE_SECONDS + 2.0)
-        try:
-            wait_ready(redis, name, workers)
-            started = time.perf_counter()
-            for n in range(total):
-                pause = started + n / rate - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                stream.publish(redis, name, [generator.next(datetime.now(UTC))], partitions=PARTITIONS)
+            offered = offer(redis, name)
             while not drained(redis, name):
                 time.sleep(0.01)
             elapsed = time.perf_counter() - started
@@ -368,7 +335,32 @@ def redis_paced(url: str, ids: list[int], workers: int, rate: int) -> dict[str, 
             for proc in procs:
                 proc.kill() if proc.poll() is None else None
             forget(redis, name)
-        stats = stats_of(Path(folder), workers)
+        return offered, elapsed, stats_of(Path(folder), workers)
+
+
+def redis_throughput(url: str, ids: list[int], workers: int) -> dict[str, Any]:
+    events = Stream(ids, seed=3).many(EVENTS, datetime.now(UTC) - timedelta(seconds=EVENTS / 1000 + 5))
+
+    def offer(redis: Any, name: str) -> int:
+        return len(stream.publish(redis, name, events, partitions=PARTITIONS))
+
+    total, elapsed, stats = redis_run(url, workers, offer)
+    return {"events": total, "seconds": elapsed, "eps": total / elapsed, "per_worker": [s["entries"] for s in stats]}
+
+
+def redis_paced(url: str, ids: list[int], workers: int, rate: int) -> dict[str, Any]:
+    generator = Stream(ids, seed=4)
+
+    def offer(redis: Any, name: str) -> int:
+        started = time.perf_counter()
+        for n in range(rate * PACED_SECONDS):
+            pause = started + n / rate - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            stream.publish(redis, name, [generator.next(datetime.now(UTC))], partitions=PARTITIONS)
+        return rate * PACED_SECONDS
+
+    total, elapsed, stats = redis_run(url, workers, offer)
     latencies = [s["latency_ms"] for s in stats]
     return {
         "events": total,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from riskdesk.comms.deliverer import DeliveryReport
     from riskdesk.comms.delivery import Sender
     from riskdesk.credit.policy import Policy
-    from riskdesk.monitoring.intake import StateCache
+    from riskdesk.monitoring.state_cache import StateCache
     from riskdesk.verification.registry import HttpRegistryProvider, RegistryProvider
     from riskdesk.verification.screening import IndexCache
 
@@ -104,7 +104,7 @@ class Container:
     @cached_property
     def monitoring_states(self) -> StateCache:
         """Customers' behaviour states this process keeps between batches of monitoring events."""
-        from riskdesk.monitoring.intake import StateCache
+        from riskdesk.monitoring.state_cache import StateCache
 
         return StateCache()
 

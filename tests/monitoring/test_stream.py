@@ -26,6 +26,7 @@ from riskdesk.customers import service as customers
 from riskdesk.customers.schemas import CUSTOMER_CREATE
 from riskdesk.monitoring import stream
 from riskdesk.monitoring.models import Alert, DeadLetter, MonitoringEvent
+from riskdesk.monitoring.state_cache import StateCache
 from tests.conftest import company_payload
 
 GROUP = "riskdesk-monitoring"
@@ -239,7 +240,7 @@ def test_a_state_cached_by_one_worker_is_not_used_after_another_worker_wrote_the
 
     other = Container(settings=container.settings)
     customer = customer_ids[0]
-    caches = (intake.StateCache(), intake.StateCache())
+    caches = (StateCache(), StateCache())
 
     def order(n: int) -> dict[str, Any]:
         return {

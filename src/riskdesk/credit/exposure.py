@@ -247,21 +247,6 @@ def _open_items(session: Session, customer_ids: list[int], *, excluding: str | N
     return [OpenItem(*row) for row in session.execute(query)]
 
 
-def items_by_reference(session: Session, *, reference: str, kinds: tuple[str, ...]) -> dict[str, OpenItem]:
-    """The open items of one document reference, by kind (settled ones included, with 0 open)."""
-    rows = session.execute(
-        select(
-            ExposureItem.kind,
-            ExposureItem.reference,
-            ExposureItem.currency,
-            ExposureItem.open_amount,
-            ExposureItem.document_date,
-            ExposureItem.due_on,
-        ).where(ExposureItem.reference == reference, ExposureItem.kind.in_(kinds))
-    )
-    return {row[0]: OpenItem(*row) for row in rows}
-
-
 def _reserved(
     session: Session, customer_ids: list[int], *, now: datetime, excluding: str | None = None
 ) -> list[OpenItem]:

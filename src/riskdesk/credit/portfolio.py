@@ -302,24 +302,14 @@ class LatestGrade:
     source: str  # model (a PD prediction of a rescoring) | assessment (the expert scorecard)
 
 
-def latest_grade(session: Session, *, customer_id: int) -> LatestGrade | None:
-    """The customer's grade in force — the newer of its latest PD prediction and its latest expert assessment — and
-    the grade it replaced: for a prediction the one the rescoring compared it with, for an assessment the assessment
-    before it. None for a customer never graded."""
-    prediction = next(iter(predictions.of_customer(session, customer_id=customer_id, limit=1)), None)
-    assessed = service.assessments_of(session, customer_id=customer_id, limit=2)
-    if prediction is not None and (not assessed or prediction.scored_at >= assessed[0].assessed_at):
-        return LatestGrade(prediction.grade, prediction.previous_grade, "model")
-    if assessed:
-        return LatestGrade(assessed[0].grade, assessed[1].grade if len(assessed) > 1 else None, "assessment")
-    return None
-
-
 Graded = tuple[LatestGrade | None, list[Any]]  # the grade in force, and the two latest assessments
 
 
 def latest_grades_of(session: Session, *, customer_ids: Sequence[int]) -> dict[int, Graded]:
-    """``latest_grade`` of many customers in two queries, with each one's two latest assessments (newest first)."""
+    """Each customer's grade in force — the newer of its latest PD prediction and its latest expert assessment — and
+    the grade it replaced (for a prediction the one the rescoring compared it with, for an assessment the
+    assessment before it; None for a customer never graded), with its two latest assessments (newest first). Two
+    queries for all the customers."""
     found = predictions.latest_of(session, customer_ids=customer_ids)
     assessed = service.latest_assessments(session, customer_ids=customer_ids)
     out: dict[int, Graded] = {}

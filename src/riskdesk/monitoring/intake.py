@@ -28,8 +28,6 @@ past due as of the event's day) is valued from them, and the grade in force from
 
 from __future__ import annotations
 
-import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -53,6 +51,7 @@ from riskdesk.errors import ValidationFailed
 from riskdesk.monitoring import contexts, service, watch_list
 from riskdesk.monitoring.models import CustomerMonitoringState, DeadLetter, MonitoringEvent
 from riskdesk.monitoring.rules import Rule, RuleRuntimeError, RuleSet
+from riskdesk.monitoring.state_cache import StateCache
 from riskdesk.monitoring.validation import EventIn, InvalidEvent, content_hash, parse_event
 from riskdesk.monitoring.windows import (
     BehaviourState,
@@ -97,33 +96,6 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _json_safe(raw: Any) -> Any:
-    return json.loads(json.dumps(raw, default=str, ensure_ascii=False))
-
-
-class StateCache:
-    """Customers' behaviour states kept by one process between its batches (a worker, the web app), so that a batch
-    does not decode every customer's windows from JSON again. An entry is keyed by the state row's ``version`` and
-    ``updated_at`` as that process wrote them: any other writer (another worker) changes both, and the batch then
-    reads the row. An entry is taken out while a batch uses it and put back only when the batch has written, so a
-    batch that fails leaves none behind; a transaction rolled back after that leaves a key the row never reaches."""
-
-    def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._states: OrderedDict[int, tuple[int, datetime | None, BehaviourState]] = OrderedDict()
-
-    def take(self, customer_id: int, version: int, updated_at: datetime | None) -> BehaviourState | None:
-        found = self._states.pop(customer_id, None)
-        if found is None or found[0] != version or found[1] != updated_at:
-            return None
-        return found[2]
-
-    def put(self, customer_id: int, version: int, updated_at: datetime | None, state: BehaviourState) -> None:
-        self._states[customer_id] = (version, updated_at, state)
-        while len(self._states) > self.size:
-            self._states.popitem(last=False)
-
-
 @dataclass
 class _Customer:
     """One customer's working state in a batch. The batch's accepted events change it in memory; it is written back
@@ -151,58 +123,6 @@ class _Customer:
         self.behaviour = BehaviourState.from_json(stored or BehaviourState().to_json())
         for observation in self.observations:
             self.behaviour.apply(observation)
-
-
-def _dead_letter(
-    session: Session, *, raw: Any, event_id: str | None, code: str, reason: str, actor: Actor, letter: DeadLetter | None
-) -> DeadLetter:
-    """Keep a refused event with its reason: the same raw event refused again is one dead letter, one more
-    attempt."""
-    raw = _json_safe(raw)
-    digest = content_hash(raw)
-    if letter is None:
-        letter = session.scalar(
-            select(DeadLetter).where(DeadLetter.payload_hash == digest, DeadLetter.replayed_at.is_(None)).limit(1)
-        )
-    if letter is None:
-        letter = DeadLetter(
-            event_id=event_id,
-            raw=raw,
-            payload_hash=digest,
-            code=code,
-            reason=reason[:2000],
-            attempts=1,
-            received_by=actor.name,
-            received_at=utcnow(),
-        )
-        session.add(letter)
-    else:
-        letter.code, letter.reason, letter.attempts = code, reason[:2000], letter.attempts + 1
-    session.flush()
-    return letter
-
-
-def dead_letter_raw(session: Session, *, raw: Any, code: str, reason: str, actor: Actor) -> DeadLetter:
-    """Dead-letter one raw event outside a batch (the stream worker, for an entry that fails on its own)."""
-    event_id = raw.get("event_id") if isinstance(raw, dict) else None
-    letter = _dead_letter(
-        session,
-        raw=raw,
-        event_id=str(event_id)[:128] if event_id is not None else None,
-        code=code,
-        reason=reason,
-        actor=actor,
-        letter=None,
-    )
-    audit.append(
-        session,
-        actor=actor,
-        action="events.ingested",
-        entity_type="monitoring_events",
-        entity_id=0,
-        changes={"accepted": 0, "duplicates": 0, "dead_lettered": 1, "alerts": 0, "dead_letters": [letter.id]},
-    )
-    return letter
 
 
 class _Batch:
@@ -240,7 +160,7 @@ class _Batch:
     # ── dead letters ──────────────────────────────────────────────────────────────────────────────────────────
 
     def dead_letter(self, index: int, raw: Any, event_id: str | None, code: str, reason: str) -> None:
-        letter = _dead_letter(
+        letter = service.dead_letter(
             self.session, raw=raw, event_id=event_id, code=code, reason=reason, actor=self.actor, letter=self.replaying
         )
         self.result.dead_lettered += 1
@@ -311,15 +231,14 @@ class _Batch:
             )
             customer.fired = fired.get(customer_id, {})
             self.customers[customer_id] = customer
-        order_events = ("order_placed", "order_changed", "order_cancelled")
-        ordered_refs = {e.reference for e in events if e.type in order_events and e.reference is not None}
+        ordered_refs = {e.reference for e in events if e.type in ORDER_EVENTS and e.reference is not None}
         if ordered_refs:
             newest = self.session.execute(
                 select(MonitoringEvent.customer_id, MonitoringEvent.reference, func.max(MonitoringEvent.occurred_at))
                 .where(
                     MonitoringEvent.customer_id.in_(ids),
                     MonitoringEvent.reference.in_(sorted(ordered_refs)),
-                    MonitoringEvent.type.in_(order_events),
+                    MonitoringEvent.type.in_(ORDER_EVENTS),
                 )
                 .group_by(MonitoringEvent.customer_id, MonitoringEvent.reference)
             )
@@ -641,23 +560,21 @@ class _Batch:
             for customer_id, customer in self.customers.items():
                 self.cache.put(customer_id, *keys[customer_id], customer.behaviour)
 
-    def settle_known(self, index: int, raw: Any, event: EventIn, digest: str) -> bool:
-        """True if the event id is known: a duplicate (counted) or a conflict (dead-lettered)."""
-        known = self.session.scalar(select(MonitoringEvent).where(MonitoringEvent.event_id == event.event_id))
-        if known is None:
-            return False
-        if known.payload_hash == digest:
+    def settle_known(self, index: int, raw: Any, event: EventIn, digest: str, known: tuple[str, datetime]) -> None:
+        """An event id stored already (its content hash and when): a duplicate (counted) or a conflict
+        (dead-lettered)."""
+        stored_hash, received_at = known
+        if stored_hash == digest:
             self.result.duplicates += 1
-        else:
-            self.dead_letter(
-                index,
-                raw,
-                event.event_id,
-                "conflict",
-                f"event {event.event_id} was already received on {known.received_at:%Y-%m-%d %H:%M} UTC with other"
-                " content; an event id names one event — send a correction under a new id",
-            )
-        return True
+            return
+        self.dead_letter(
+            index,
+            raw,
+            event.event_id,
+            "conflict",
+            f"event {event.event_id} was already received on {received_at:%Y-%m-%d %H:%M} UTC with other"
+            " content; an event id names one event — send a correction under a new id",
+        )
 
 
 ORDER_EVENTS = ("order_placed", "order_changed", "order_cancelled")
@@ -743,9 +660,17 @@ def _ingest(
         seen[event.event_id] = digest
         valid.append((index, raw, event, digest))
     batch.load([event for _, _, event, _ in valid])  # locks the customers' states first: see ``_Batch.load``
-    known_ids = set(session.scalars(select(MonitoringEvent.event_id).where(MonitoringEvent.event_id.in_(list(seen)))))
+    known = {
+        event_id: (stored_hash, received_at)
+        for event_id, stored_hash, received_at in session.execute(
+            select(MonitoringEvent.event_id, MonitoringEvent.payload_hash, MonitoringEvent.received_at).where(
+                MonitoringEvent.event_id.in_(list(seen))
+            )
+        )
+    }
     for index, raw, event, digest in sorted(valid, key=lambda v: (v[2].occurred_at, v[0])):
-        if event.event_id in known_ids and batch.settle_known(index, raw, event, digest):
+        if event.event_id in known:
+            batch.settle_known(index, raw, event, digest, known[event.event_id])
             continue
         if event.customer_id not in batch.customers:
             batch.dead_letter(

@@ -7,6 +7,7 @@ severity (``SLA``). Every alert raised and every move is appended to the audit l
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from riskdesk.errors import NotFound, ValidationFailed
 from riskdesk.monitoring import watch_list
 from riskdesk.monitoring.models import Alert, DeadLetter, MonitoringRule
 from riskdesk.monitoring.rules import Rule, RuleSet, RuleStatus, Severity, Tier
-from riskdesk.monitoring.validation import EventIn
+from riskdesk.monitoring.validation import EventIn, content_hash
 from riskdesk.security import service as security
 
 SLA = {
@@ -105,22 +106,6 @@ def evidence(rule: Rule, event: EventIn, context: dict[str, Any]) -> dict[str, A
     }
 
 
-def raise_alert(session: Session, *, rule: Rule, event: EventIn, context: dict[str, Any], actor: Actor) -> int:
-    """Raise the rule's alert for the event's customer: 1, or 0 when an alert of the same rule and customer lies
-    within the suppression window (by occurred_at) or the event already raised it."""
-    clash = select(Alert.id).where(Alert.dedup_key == _dedup_key(rule, event))
-    if rule.suppression > timedelta(0):
-        clash = select(Alert.id).where(
-            Alert.customer_id == event.customer_id,
-            Alert.rule_id == rule.id,
-            Alert.occurred_at > event.occurred_at - rule.suppression,
-            Alert.occurred_at < event.occurred_at + rule.suppression,
-        )
-    if session.scalar(clash.limit(1)) is not None:
-        return 0
-    return len(raise_alerts(session, hits=[Hit(rule, event, context)], actor=actor))
-
-
 @dataclass(frozen=True)
 class Hit:
     """A rule that held for an event, with the inputs it saw."""
@@ -136,7 +121,8 @@ def _dedup_key(rule: Rule, event: EventIn) -> str:
 
 def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list[Alert]:
     """Store the alerts of hits already checked against their suppression windows (the intake holds its batch's
-    recent alerts in memory: ``recent_alerts``), with one ledger entry each."""
+    recent alerts in memory: ``recent_alerts``), with one ledger entry each; an early-warning tier puts the customer
+    on the watch list, and comms is told (``AlertRaised``) in the same transaction."""
     now = utcnow()
     alerts = [
         Alert(
@@ -335,4 +321,61 @@ def get_dead_letter(session: Session, *, dead_letter_id: int) -> DeadLetter:
     letter = session.get(DeadLetter, dead_letter_id)
     if letter is None:
         raise NotFound(f"dead letter {dead_letter_id} does not exist")
+    return letter
+
+
+def _json_safe(raw: Any) -> Any:
+    return json.loads(json.dumps(raw, default=str, ensure_ascii=False))
+
+
+def dead_letter(
+    session: Session, *, raw: Any, event_id: str | None, code: str, reason: str, actor: Actor, letter: DeadLetter | None
+) -> DeadLetter:
+    """Keep a refused event with its reason: the same raw event refused again is one dead letter, one more
+    attempt."""
+    raw = _json_safe(raw)
+    digest = content_hash(raw)
+    if letter is None:
+        letter = session.scalar(
+            select(DeadLetter).where(DeadLetter.payload_hash == digest, DeadLetter.replayed_at.is_(None)).limit(1)
+        )
+    if letter is None:
+        letter = DeadLetter(
+            event_id=event_id,
+            raw=raw,
+            payload_hash=digest,
+            code=code,
+            reason=reason[:2000],
+            attempts=1,
+            received_by=actor.name,
+            received_at=utcnow(),
+        )
+        session.add(letter)
+    else:
+        letter.code, letter.reason, letter.attempts = code, reason[:2000], letter.attempts + 1
+    session.flush()
+    return letter
+
+
+def dead_letter_raw(session: Session, *, raw: Any, code: str, reason: str, actor: Actor) -> DeadLetter:
+    """Dead-letter one raw event outside a batch, in the ledger as a batch of one (the stream worker, for an entry
+    that fails on its own)."""
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    letter = dead_letter(
+        session,
+        raw=raw,
+        event_id=str(event_id)[:128] if event_id is not None else None,
+        code=code,
+        reason=reason,
+        actor=actor,
+        letter=None,
+    )
+    audit.append(
+        session,
+        actor=actor,
+        action="events.ingested",
+        entity_type="monitoring_events",
+        entity_id=0,
+        changes={"accepted": 0, "duplicates": 0, "dead_lettered": 1, "alerts": 0, "dead_letters": [letter.id]},
+    )
     return letter

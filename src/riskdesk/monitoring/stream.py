@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from riskdesk.audit.service import Actor
-from riskdesk.monitoring import intake
+from riskdesk.monitoring import intake, service
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -320,7 +320,7 @@ class Worker:
         from riskdesk.db.session import unit_of_work
 
         with unit_of_work(self.container.session_factory) as session:
-            intake.dead_letter_raw(
+            service.dead_letter_raw(
                 session,
                 raw=_decoded(item[1:]),
                 code="worker_error",

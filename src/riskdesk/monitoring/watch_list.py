@@ -1,7 +1,7 @@
 """The watch list: customers the unit follows more closely, and who takes them off.
 
 - An alert of tier ``early_warning`` or ``default_candidate`` puts its customer on the list, in the transaction that
-  raises it (``on_alert``, called by ``service.raise_alert``); a customer already on stays on one entry. Someone who
+  raises it (``on_alert``, called by ``service.raise_alerts``); a customer already on stays on one entry. Someone who
   works alerts may also put a customer on by hand, with a reason (``add``).
 - Taking a customer off is maker-checker: someone who works alerts asks, with a reason (``request_removal``); an
   approver (``watch_list:decide``) consents or refuses (``decide_removal``), never on their own request. While the
