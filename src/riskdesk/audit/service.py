@@ -18,6 +18,7 @@ from riskdesk.errors import NotFound, ValidationFailed
 # transactions can never chain onto the same head. SQLite already serialises writers (BEGIN IMMEDIATE).
 _LEDGER_LOCK_KEY = 0x7269736B6465736B  # "riskdesk"
 _VERIFY_BATCH = 5000
+_HEAD = select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,7 @@ def _chain(session: Session, actor: Actor, entries: list[Entry]) -> list[dict[st
     PostgreSQL until the transaction ends)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LEDGER_LOCK_KEY})
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    head = session.execute(_HEAD).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, ledger.GENESIS_HASH)
     rows = []
     for given in entries:

@@ -108,17 +108,38 @@ def bucket_names(bands: list[int]) -> list[str]:
 
 def exposure(items: list[OpenItem], *, today: date, currency: str, rates: Rates, bands: list[int]) -> Exposure:
     """Sum open items into buckets in ``currency``; settled items (zero open) count for nothing."""
-    names = bucket_names(bands)
+    result = Exposure(currency, dict.fromkeys(bucket_names(bands), Decimal("0.00")), 0)
+    _add(result, items, today=today, rates=rates, bands=bands, sign=1)
+    return result
+
+
+def adjusted(
+    valued: Exposure, *, removed: list[OpenItem], added: list[OpenItem], today: date, rates: Rates, bands: list[int]
+) -> Exposure | None:
+    """``valued`` (of the same day and rates) with ``removed`` items taken out and ``added`` ones put in — what
+    ``exposure`` of the changed items gives, without summing every item again; None when a removed item held the
+    maximum days past due (only a new sum finds the next one)."""
+    result = Exposure(valued.currency, dict(valued.buckets), valued.max_days_past_due, list(valued.conversions))
+    if _add(result, removed, today=today, rates=rates, bands=bands, sign=-1):
+        return None
+    _add(result, added, today=today, rates=rates, bands=bands, sign=1)
+    return result
+
+
+def _add(result: Exposure, items: list[OpenItem], *, today: date, rates: Rates, bands: list[int], sign: int) -> bool:
+    """Add (sign 1) or subtract (-1) items' amounts to their buckets; True if a subtracted one was at the maximum
+    days past due."""
     overdue_names = band_names(bands)
-    result = Exposure(currency, dict.fromkeys(names, Decimal("0.00")), 0)
-    seen: set[str] = set()
+    currency = result.currency
+    at_maximum = False
     for item in items:
         if item.open_amount == 0:
             continue
         amount = rates.convert(item.open_amount, item.currency, currency)
-        if item.currency != currency and item.currency not in seen:
-            seen.add(item.currency)
-            result.conversions.append(rates.describe(item.currency, currency))
+        if sign > 0 and item.currency != currency:
+            described = rates.describe(item.currency, currency)
+            if described not in result.conversions:
+                result.conversions.append(described)
         if item.kind == "order":
             name = "orders"
         elif item.kind == "delivery":
@@ -129,8 +150,11 @@ def exposure(items: list[OpenItem], *, today: date, currency: str, rates: Rates,
             name = "invoices_not_due"
         else:
             days = (today - item.due_on).days
-            result.max_days_past_due = max(result.max_days_past_due, days)
+            if sign > 0:
+                result.max_days_past_due = max(result.max_days_past_due, days)
+            elif days >= result.max_days_past_due:
+                at_maximum = True
             position = next((i for i, upper in enumerate(bands) if days <= upper), len(bands))
             name = overdue_names[position]
-        result.buckets[name] += amount
-    return result
+        result.buckets[name] += amount if sign > 0 else -amount
+    return at_maximum

@@ -48,10 +48,10 @@ from riskdesk.credit.policy import Policy
 from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
 from riskdesk.errors import ValidationFailed
-from riskdesk.monitoring import contexts, service, watch_list
-from riskdesk.monitoring.models import CustomerMonitoringState, DeadLetter, MonitoringEvent
-from riskdesk.monitoring.rules import Rule, RuleRuntimeError, RuleSet
-from riskdesk.monitoring.state_cache import StateCache
+from riskdesk.monitoring import contexts, freshness, service, watch_list
+from riskdesk.monitoring.models import CustomerMonitoringState, DeadLetter, MonitoringEvent, MonitoringRule
+from riskdesk.monitoring.rules import Rule, RuleRuntimeError, RuleSet, RuleStatus
+from riskdesk.monitoring.state_cache import Cached, CustomerInputs, StateCache
 from riskdesk.monitoring.validation import EventIn, InvalidEvent, content_hash, parse_event
 from riskdesk.monitoring.windows import (
     BehaviourState,
@@ -61,6 +61,35 @@ from riskdesk.monitoring.windows import (
 
 MAX_BATCH = 1000
 ZERO_LIMIT_UTILISATION = 999.0  # exposure against a limit of 0: far over, and still a finite number for CEL
+ORDER_EVENTS = ("order_placed", "order_changed", "order_cancelled")
+
+# The statements every batch runs, built once (building and keying a statement costs about as much as running a
+# small one on SQLite).
+_State = CustomerMonitoringState
+_ACTIVE_RULE_IDS = (
+    select(MonitoringRule.id)
+    .where(MonitoringRule.status == RuleStatus.ACTIVE.value)
+    .order_by(MonitoringRule.rule_id, MonitoringRule.version)
+)
+_STATE_ROWS = (
+    select(_State)
+    .options(defer(_State.behaviour))  # read only where the cache has no current copy
+    .where(_State.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_State.customer_id)
+    .with_for_update()
+)
+_BEHAVIOURS = select(_State.customer_id, _State.behaviour).where(_State.id.in_(bindparam("ids", expanding=True)))
+_KNOWN_EVENTS = select(MonitoringEvent.event_id, MonitoringEvent.payload_hash, MonitoringEvent.received_at).where(
+    MonitoringEvent.event_id.in_(bindparam("ids", expanding=True))
+)
+_NEWEST_ORDER_EVENTS = (
+    select(MonitoringEvent.customer_id, MonitoringEvent.reference, func.max(MonitoringEvent.occurred_at))
+    .where(
+        MonitoringEvent.reference.in_(bindparam("references", expanding=True)),
+        MonitoringEvent.type.in_(ORDER_EVENTS),
+    )
+    .group_by(MonitoringEvent.customer_id, MonitoringEvent.reference)
+)
 
 
 @dataclass(frozen=True)
@@ -102,17 +131,19 @@ class _Customer:
     once, at the end. An event that is refused leaves it as it was: the position's changes are kept aside until the
     event is accepted, and the behaviour is rebuilt from the batch's start and its accepted observations."""
 
-    profile: dict[str, Any]
+    inputs: CustomerInputs
     row: CustomerMonitoringState
     behaviour: BehaviourState
-    position: exposures.Position
-    score: dict[str, Any]
     observations: list[Observation] = field(default_factory=list)
-    fired: dict[str, list[datetime]] = field(default_factory=dict)  # rule id → occurred_at of its alerts
     accepted: int = 0
     newest: datetime | None = None
     version: int = 0  # of the position's items: each accepted change moves it on
-    valued: tuple[tuple[date, int], buckets.Exposure, Decimal] | None = None  # the last valuation and its key
+    valued: tuple[tuple[date, int, tuple[str, ...]], buckets.Exposure, Decimal] | None = None  # the last one, keyed
+    proposed: tuple[tuple[str, ...], buckets.Exposure, Decimal] | None = None  # the valuation if the event is accepted
+
+    @property
+    def position(self) -> exposures.Position:
+        return self.inputs.position
 
     def undo_behaviour(self, session: Session) -> None:
         """Back to the batch's start (the row as stored: the batch writes it only at its end) and its accepted
@@ -146,16 +177,16 @@ class _Batch:
         self.now = now
         self.replaying = replaying
         self.result = IngestResult()
-        self.rules: RuleSet = service.active_rules(session)
+        self.rules: RuleSet = _active_rules(session, cache)
         self.rates: dict[date, Rates] = {}
         self.customers: dict[int, _Customer] = {}
         self.owners: dict[tuple[str, str], int] = {}
         self.ordered: set[str] = set()
-        self.order_times: dict[tuple[int, str], datetime] = {}  # newest order event of each reference
         self.events: list[dict[str, Any]] = []
         self.items: dict[tuple[str, str], exposures.ItemIn] = {}
         self.hits: list[service.Hit] = []
         self.known_items: set[tuple[str, str]] = set()
+        self.ledger: list[audit.Entry] = []  # chained at the end, in one statement
 
     # ── dead letters ──────────────────────────────────────────────────────────────────────────────────────────
 
@@ -171,78 +202,104 @@ class _Batch:
     def load(self, events: list[EventIn]) -> None:
         """Lock and read the state of every customer the batch names, in a handful of queries. On PostgreSQL the
         state rows are locked (``FOR UPDATE``, in customer order): two workers with events of the same customer
-        take turns, so the second sees the first's events, open items and alerts."""
+        take turns, so the second sees the first's events, open items and alerts. A customer whose state row is as
+        this process last wrote it, and that this transaction has not touched (``freshness``), comes from the
+        cache; the others are read."""
         ids = sorted({event.customer_id for event in events})
-        found = customers.profiles(self.session, ids)
-        ids = [customer_id for customer_id in ids if customer_id in found]
         if not ids:
             return
-        rows = {
-            row.customer_id: row
-            for row in self.session.scalars(
-                select(CustomerMonitoringState)
-                .options(defer(CustomerMonitoringState.behaviour))  # read only where the cache has no current copy
-                .where(CustomerMonitoringState.customer_id.in_(ids))
-                .order_by(CustomerMonitoringState.customer_id)
-                .with_for_update()
-            )
-        }
-        behaviours: dict[int, BehaviourState] = {}
+        rows = {row.customer_id: row for row in self.session.scalars(_STATE_ROWS, {"ids": ids})}
+        since = min(event.occurred_at for event in events)
+        complete_from = since - max((rule.suppression for rule in self.rules.rules), default=timedelta(0))
+        touched = freshness.pending(self.session)
+        cached: dict[int, Cached] = {}
         for customer_id, row in rows.items():
-            cached = self.cache.take(customer_id, row.version, row.updated_at) if self.cache else None
-            if cached is not None:
-                behaviours[customer_id] = cached
-        missing = [row.id for customer_id, row in rows.items() if customer_id not in behaviours]
+            entry = self.cache.take(customer_id, row.version, row.updated_at) if self.cache else None
+            if entry is not None:
+                inputs = entry.inputs
+                stale = customer_id in touched or freshness.EVERYONE in touched
+                if inputs is not None and (stale or inputs.complete_from > complete_from):
+                    entry.inputs = None
+                cached[customer_id] = entry
+        missing = [row.id for customer_id, row in rows.items() if customer_id not in cached]
         if missing:
-            stored = self.session.execute(
-                select(CustomerMonitoringState.customer_id, CustomerMonitoringState.behaviour).where(
-                    CustomerMonitoringState.id.in_(missing)
-                )
-            )
-            behaviours |= {customer_id: BehaviourState.from_json(data) for customer_id, data in stored}
+            stored = self.session.execute(_BEHAVIOURS, {"ids": missing})
+            cached |= {customer_id: Cached(BehaviourState.from_json(data)) for customer_id, data in stored}
+        fresh = [customer_id for customer_id in ids if customer_id not in cached or cached[customer_id].inputs is None]
+        found = customers.profiles(self.session, fresh) if fresh else {}
+        ids = [customer_id for customer_id in ids if customer_id in rows or customer_id in found]
+        fresh = [customer_id for customer_id in fresh if customer_id in found]
         for customer_id in ids:
             if customer_id not in rows:
                 rows[customer_id] = CustomerMonitoringState(
                     customer_id=customer_id, behaviour=BehaviourState().to_json(), events_applied=0
                 )
                 self.session.add(rows[customer_id])
-                behaviours[customer_id] = BehaviourState()
+                cached[customer_id] = Cached(BehaviourState())
         self.session.flush()
-        times = [event.occurred_at for event in events]
-        references = [event.reference for event in events if event.reference is not None]
-        positions = exposures.positions(self.session, customer_ids=ids, references=references, since=min(times))
-        self.owners, self.ordered = positions.owners, positions.ordered
-        self.known_items = set(positions.owners)  # the items stored already (of the batch's customers and references)
-        grades = portfolio.latest_grades_of(self.session, customer_ids=ids)
-        window = max((rule.suppression for rule in self.rules.rules), default=timedelta(0))
-        watched = watch_list.listed(self.session, customer_ids=ids)
-        fired = service.recent_alerts(
-            self.session, customer_ids=ids, start=min(times) - window, end=max(times) + window
-        )
+        references = [e.reference for e in events if e.reference is not None and e.type in DOCUMENT_KINDS]
+        positions = exposures.positions(self.session, customer_ids=fresh, references=references, since=since)
+        read = self._read(fresh, found, positions, complete_from)
+        self.owners = {key: owner for key, (owner, _) in positions.named.items()}
+        self.ordered = set(positions.ordered)
         for customer_id in ids:
-            profile = found[customer_id]
-            row = rows[customer_id]
-            customer = _Customer(
-                profile=contexts.customer_input(profile, on_watch_list=customer_id in watched),
-                row=row,
-                behaviour=behaviours[customer_id],
-                position=positions.by_customer[customer_id],
+            inputs = read.get(customer_id) or cast("CustomerInputs", cached[customer_id].inputs)
+            for key, (owner, item) in positions.named.items():  # settled items the batch's events name
+                if owner == customer_id:
+                    inputs.position.items.setdefault(key, item)
+            self.ordered |= inputs.ordered
+            self.customers[customer_id] = _Customer(inputs, rows[customer_id], cached[customer_id].behaviour)
+            self.known_items |= set(inputs.position.items)
+        self._order_times(events)
+
+    def _read(
+        self,
+        fresh: list[int],
+        found: dict[int, customers.Profile],
+        positions: exposures.Positions,
+        complete_from: datetime,
+    ) -> dict[int, CustomerInputs]:
+        """The inputs of the customers not in the cache."""
+        if not fresh:
+            return {}
+        grades = portfolio.latest_grades_of(self.session, customer_ids=fresh)
+        watched = watch_list.listed(self.session, customer_ids=fresh)
+        fired = service.recent_alerts(self.session, customer_ids=fresh, start=complete_from)
+        read = {}
+        for customer_id in fresh:
+            position = positions.by_customer[customer_id]
+            read[customer_id] = CustomerInputs(
+                profile=contexts.customer_input(found[customer_id], on_watch_list=customer_id in watched),
+                position=position,
                 score=self._score(*grades[customer_id]),
+                fired=fired.get(customer_id, {}),
+                complete_from=complete_from,
+                ordered={check[0] for check in position.checks} & positions.ordered,
             )
-            customer.fired = fired.get(customer_id, {})
-            self.customers[customer_id] = customer
-        ordered_refs = {e.reference for e in events if e.type in ORDER_EVENTS and e.reference is not None}
-        if ordered_refs:
-            newest = self.session.execute(
-                select(MonitoringEvent.customer_id, MonitoringEvent.reference, func.max(MonitoringEvent.occurred_at))
-                .where(
-                    MonitoringEvent.customer_id.in_(ids),
-                    MonitoringEvent.reference.in_(sorted(ordered_refs)),
-                    MonitoringEvent.type.in_(ORDER_EVENTS),
-                )
-                .group_by(MonitoringEvent.customer_id, MonitoringEvent.reference)
-            )
-            self.order_times = {(customer_id, str(reference)): at for customer_id, reference, at in newest}
+        return read
+
+    def _order_times(self, events: list[EventIn]) -> None:
+        """The newest order event of each reference the batch's order events name, where the customer's inputs do
+        not hold it yet (a late ``order_changed`` must not move an order back). A reference without a stored order
+        item has no stored order event either (every accepted order event with a reference writes its item), so
+        new orders need no query."""
+        wanted = {
+            (event.customer_id, event.reference)
+            for event in events
+            if event.type in ORDER_EVENTS
+            and event.reference is not None
+            and self.owners.get(("order", event.reference)) == event.customer_id
+            and event.customer_id in self.customers
+            and event.reference not in self.customers[event.customer_id].inputs.order_times
+        }
+        if not wanted:
+            return
+        newest = self.session.execute(
+            _NEWEST_ORDER_EVENTS, {"references": sorted({reference for _, reference in wanted})}
+        )
+        for customer_id, reference, at in newest:
+            if (customer_id, reference) in wanted:
+                self.customers[customer_id].inputs.order_times[str(reference)] = at
 
     def _score(self, graded: portfolio.LatestGrade | None, latest: list[Any]) -> dict[str, Any]:
         """The score (points of the expert scorecard, and their change) and the grade in force with the grade it
@@ -298,7 +355,7 @@ class _Batch:
             "event": contexts.event_input(event, base_amount),
             "state": state,
             "features": features,
-            "customer": customer.profile,
+            "customer": customer.inputs.profile,
         }
         try:
             hits = self.rules.matching(context)
@@ -307,7 +364,10 @@ class _Batch:
         # Accepted: what the event changed becomes the customer's.
         if observation is not None:
             customer.observations.append(observation)
-        customer.version += bool(changes)
+        if changes:
+            customer.version += 1
+            reserving, exposure, limit_amount = cast("tuple[Any, buckets.Exposure, Decimal]", customer.proposed)
+            customer.valued = ((event.occurred_at.date(), customer.version, reserving), exposure, limit_amount)
         for key, item in changes.items():
             customer.position.items[key] = item
             self.owners[key] = event.customer_id
@@ -323,8 +383,8 @@ class _Batch:
                 due_on=item.due_on,
             )
         if event.type in ORDER_EVENTS and event.reference is not None:
-            order = (event.customer_id, event.reference)
-            self.order_times[order] = max(event.occurred_at, self.order_times.get(order, event.occurred_at))
+            times = customer.inputs.order_times
+            times[event.reference] = max(event.occurred_at, times.get(event.reference, event.occurred_at))
         self.events.append(
             {
                 "event_id": event.event_id,
@@ -349,30 +409,43 @@ class _Batch:
             if self._suppressed(customer, rule, event.occurred_at):
                 continue
             self.hits.append(service.Hit(rule, event, context))
-            customer.fired.setdefault(rule.id, []).append(event.occurred_at)
+            customer.inputs.fired.setdefault(rule.id, []).append(event.occurred_at)
             raised += 1
             if rule.tier.value in watch_list.LISTING_TIERS:  # the alert lists it (when stored); later events see it
-                customer.profile["on_watch_list"] = True
+                customer.inputs.profile["on_watch_list"] = True
         return raised
 
     @staticmethod
     def _suppressed(customer: _Customer, rule: Rule, at: datetime) -> bool:
         """A hit within the rule's window of an earlier alert of the rule for the customer (either side in
         ``occurred_at``: a late event counts too) is not raised again."""
-        return any(abs(at - when) < rule.suppression for when in customer.fired.get(rule.id, ()))
+        return any(abs(at - when) < rule.suppression for when in customer.inputs.fired.get(rule.id, ()))
 
     def _state(self, customer: _Customer, at: datetime, changes: dict[tuple[str, str], OpenItem]) -> dict[str, Any]:
         """Exposure and days past due as of the event's time, in the base currency, with the event's own changes."""
         position = customer.position
-        # The valuation changes only with the items, the day (ageing, rates) and reservations (which expire): an
-        # event that changes none of them (most transactions, signals) reuses the last one.
-        key = (at.date(), customer.version)
-        if customer.valued is not None and customer.valued[0] == key and not changes and not position.checks:
-            _, exposure, limit_amount = customer.valued
-        else:
+        # The valuation changes only with the items, the day (ageing, rates) and the reservations in force (they
+        # expire, and end when their order arrives): an event that changes none of them (most transactions,
+        # signals) reuses the last one, and one that changes a few items adjusts it by those items.
+        day = at.date()
+        reserving = tuple(c[0] for c in position.checks if c[4] > at and c[0] not in self.ordered)
+        valued = (
+            customer.valued
+            if customer.valued is not None and customer.valued[0] == (day, customer.version, reserving)
+            else None
+        )
+        exposure: buckets.Exposure | None = None
+        if valued is not None and not changes:
+            _, exposure, limit_amount = valued
+        elif valued is not None and not any(k[0] == "order" and k[1] in reserving for k in changes):
+            exposure, limit_amount = self._adjust(valued, position, day, changes), valued[2]
+        if exposure is None:
             exposure, limit_amount = self._value(position, at, changes)
-            if not changes:
-                customer.valued = (key, exposure, limit_amount)
+        new_orders = {item.reference for item in changes.values() if item.kind == "order"}
+        after = tuple(reference for reference in reserving if reference not in new_orders)
+        customer.proposed = (after, exposure, limit_amount)  # the valuation once this event's changes are accepted
+        if not changes:
+            customer.valued = ((day, customer.version, reserving), exposure, limit_amount)
         if limit_amount > 0:
             utilisation = float(exposure.total / limit_amount)
         else:
@@ -385,8 +458,28 @@ class _Batch:
             "overdue_amount": exposure.overdue,
             "overdue_invoices": len(overdue),  # bands holding overdue invoices; exact counts need the items
             "max_days_past_due": exposure.max_days_past_due,
-            **customer.score,
+            **customer.inputs.score,
         }
+
+    def _adjust(
+        self,
+        valued: tuple[Any, buckets.Exposure, Decimal],
+        position: exposures.Position,
+        day: date,
+        changes: dict[tuple[str, str], OpenItem],
+    ) -> buckets.Exposure | None:
+        """The last valuation with the event's changed items in place of what they were (None: value afresh)."""
+        try:
+            return buckets.adjusted(
+                valued[1],
+                removed=[position.items[key] for key in changes if key in position.items],
+                added=list(changes.values()),
+                today=day,
+                rates=self.rates_on(day),
+                bands=self.policy.checks.overdue_bands,
+            )
+        except ValidationFailed:  # a currency without a rate: valued afresh, which says so
+            return None
 
     def _value(
         self, position: exposures.Position, at: datetime, changes: dict[tuple[str, str], OpenItem]
@@ -450,7 +543,7 @@ class _Batch:
                     f" {event.customer_id}; a reference names one document of one customer",
                 )
         if event.type in ORDER_EVENTS:
-            newest = self.order_times.get((event.customer_id, reference))
+            newest = customer.inputs.order_times.get(reference)
             if newest is not None and newest > event.occurred_at:
                 return {}
         current = customer.position.items
@@ -502,12 +595,16 @@ class _Batch:
 
     def write(self) -> None:
         """The accepted events in one statement, the changed open items in one call, the customers' states."""
+        with freshness.quiet(self.session):  # the cache is kept current below
+            self._write()
+
+    def _write(self) -> None:
         if self.events:
-            self.session.execute(insert(MonitoringEvent), self.events)
+            self.session.execute(insert(cast("Table", MonitoringEvent.__table__)), self.events)
         if self.hits:
             service.raise_alerts(self.session, hits=self.hits, actor=self.actor)
         if self.items:
-            exposures.write_items(
+            self.ledger += exposures.write_items(
                 self.session, items=list(self.items.values()), existing=self.known_items, actor=self.actor
             )
         self.session.flush()  # new state rows, before they are updated below
@@ -558,7 +655,25 @@ class _Batch:
                     self.session.expire(customer.row)
         if self.cache is not None:  # the versions and times just written
             for customer_id, customer in self.customers.items():
-                self.cache.put(customer_id, *keys[customer_id], customer.behaviour)
+                self._trim(customer)
+                self.cache.put(customer_id, *keys[customer_id], Cached(customer.behaviour, customer.inputs))
+
+    def _trim(self, customer: _Customer) -> None:
+        """What the cache need not keep: settled items and the newest order events of orders no longer open (both
+        read again when an event names them), and alerts long before the customer's newest event (a late event
+        that old reads the customer again: ``complete_from``)."""
+        inputs, position = customer.inputs, customer.position
+        position.items = {key: item for key, item in position.items.items() if item.open_amount > 0}
+        inputs.order_times = {r: at for r, at in inputs.order_times.items() if ("order", r) in position.items}
+        inputs.ordered = {check[0] for check in position.checks} & self.ordered
+        newest = customer.row.last_occurred_at if customer.newest is None else customer.newest
+        if newest is not None:
+            horizon = newest - 2 * max((rule.suppression for rule in self.rules.rules), default=timedelta(0))
+            if horizon > inputs.complete_from:
+                inputs.fired = {
+                    rule: kept for rule, times in inputs.fired.items() if (kept := [t for t in times if t >= horizon])
+                }
+                inputs.complete_from = horizon
 
     def settle_known(self, index: int, raw: Any, event: EventIn, digest: str, known: tuple[str, datetime]) -> None:
         """An event id stored already (its content hash and when): a duplicate (counted) or a conflict
@@ -577,7 +692,6 @@ class _Batch:
         )
 
 
-ORDER_EVENTS = ("order_placed", "order_changed", "order_cancelled")
 DOCUMENT_KINDS = {
     "order_placed": ("order",),
     "order_changed": ("order",),
@@ -632,6 +746,7 @@ def _ingest(
     replaying: DeadLetter | None,
     cache: StateCache | None,
 ) -> IngestResult:
+    session.flush()  # what the transaction changed before: ``freshness`` marks those customers to be read afresh
     batch = _Batch(session, actor=actor, policy=policy, now=now or utcnow(), replaying=replaying, cache=cache)
     valid: list[tuple[int, Any, EventIn, str]] = []
     seen: dict[str, str] = {}
@@ -662,11 +777,7 @@ def _ingest(
     batch.load([event for _, _, event, _ in valid])  # locks the customers' states first: see ``_Batch.load``
     known = {
         event_id: (stored_hash, received_at)
-        for event_id, stored_hash, received_at in session.execute(
-            select(MonitoringEvent.event_id, MonitoringEvent.payload_hash, MonitoringEvent.received_at).where(
-                MonitoringEvent.event_id.in_(list(seen))
-            )
-        )
+        for event_id, stored_hash, received_at in session.execute(_KNOWN_EVENTS, {"ids": list(seen)})
     }
     for index, raw, event, digest in sorted(valid, key=lambda v: (v[2].occurred_at, v[0])):
         if event.event_id in known:
@@ -683,16 +794,35 @@ def _ingest(
     if replaying is not None and not result.rejections:
         replaying.replayed_at, replaying.replayed_by = utcnow(), actor.name
     if result.accepted or result.dead_lettered:
-        audit.append(
-            session,
-            actor=actor,
-            action="events.ingested" if replaying is None else "events.replayed",
-            entity_type="monitoring_events",
-            entity_id=replaying.id if replaying is not None else 0,
-            changes={**result.counts(), "dead_letters": sorted({r.dead_letter_id for r in result.rejections})[:200]},
+        batch.ledger.append(
+            audit.Entry(
+                "events.ingested" if replaying is None else "events.replayed",
+                "monitoring_events",
+                replaying.id if replaying is not None else 0,
+                {**result.counts(), "dead_letters": sorted({r.dead_letter_id for r in result.rejections})[:200]},
+            )
         )
+    audit.append_many(session, actor=actor, entries=batch.ledger)
     session.flush()
     return result
+
+
+def _active_rules(session: Session, cache: StateCache | None) -> RuleSet:
+    """The active rules, from the cache when the same rule versions are active (a version never changes once
+    active), else read and compiled."""
+    if cache is None:
+        return service.active_rules(session)
+    ids = tuple(session.scalars(_ACTIVE_RULE_IDS))
+    rules = cache.rules(ids)
+    if rules is None:
+        rows = session.scalars(
+            select(MonitoringRule)
+            .where(MonitoringRule.id.in_(ids))
+            .order_by(MonitoringRule.rule_id, MonitoringRule.version)
+        )
+        rules = RuleSet(service.rule_of(row) for row in rows)
+        cache.keep_rules(ids, rules)
+    return rules
 
 
 def replay(session: Session, *, dead_letter_id: int, actor: Actor, policy: Policy) -> tuple[DeadLetter, IngestResult]:

@@ -19,7 +19,10 @@ class MonitoringEvent(Base):
     event as the rules saw it, with the amount in the base currency and the amount as given."""
 
     __tablename__ = "monitoring_events"
-    __table_args__ = (Index("ix_monitoring_events_customer", "customer_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_monitoring_events_customer", "customer_id", "occurred_at"),
+        Index("ix_monitoring_events_reference", "reference"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), unique=True)

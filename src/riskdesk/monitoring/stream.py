@@ -117,7 +117,8 @@ def _decoded(entry: Entry) -> Any:
 
 @dataclass
 class Stats:
-    """What a worker did; ``latencies_ms``: for each stored event, from its append to the stream to the commit."""
+    """What a worker did; ``latencies_ms``: for each stored event, from its append to the stream (at
+    ``appended_ms``, the entry id's clock) to the commit."""
 
     batches: int = 0
     entries: int = 0
@@ -128,6 +129,7 @@ class Stats:
     claimed: int = 0
     retried_alone: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    appended_ms: list[int] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
@@ -360,7 +362,9 @@ class Worker:
             self.stats.duplicates += result.duplicates
             self.stats.dead_lettered += result.dead_lettered
             self.stats.alerts += result.alerts
-        self.stats.latencies_ms.extend(committed - entry_time_ms(entry_id) for _, entry_id, _ in items)
+        appended = [entry_time_ms(entry_id) for _, entry_id, _ in items]
+        self.stats.appended_ms.extend(appended)
+        self.stats.latencies_ms.extend(committed - at for at in appended)
 
     def run(
         self,

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import riskdesk
-from riskdesk.bootstrap import Container, build_container
+from riskdesk.bootstrap import Container, build_container, freeze_start_up_objects
 from riskdesk.web import errors
 from riskdesk.web.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 
@@ -44,6 +44,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         stop = asyncio.Event()
         interval = container.settings.notifications_interval_seconds
         deliverer = asyncio.create_task(_deliver_notifications(container, interval, stop)) if interval > 0 else None
+        freeze_start_up_objects()
         yield
         stop.set()
         if deliverer is not None:
