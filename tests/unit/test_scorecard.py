@@ -84,3 +84,16 @@ def test_cli_trains_prints_metrics_last_and_scores_with_reasons(tmp_path: Path) 
         app, ["scorecard", "train", "--data", str(DATA), "--target", "nope", "--out", str(tmp_path / "x")]
     )
     assert wrong.exit_code == 1
+
+
+@pytest.mark.parametrize(("binning", "exit_code"), [("optbinning", 0), ("chi-merge", 1)])
+def test_cli_trains_with_optbinning_on_request_and_refuses_other_binnings(
+    tmp_path: Path, binning: str, exit_code: int
+) -> None:
+    arguments = ["--data", str(DATA), "--target", "creditability", "--out", str(tmp_path / "m"), "--binning", binning]
+    trained = CliRunner().invoke(app, ["scorecard", "train", *arguments])
+    assert trained.exit_code == exit_code, trained.output
+    if exit_code:
+        assert "riskdesk or optbinning" in trained.output
+    else:
+        assert json.loads(trained.stdout.strip().splitlines()[-1])["auc"] > 0.7

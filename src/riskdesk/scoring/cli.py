@@ -31,6 +31,7 @@ def train(
     out: Path = typer.Option(..., "--out", file_okay=False, help="folder for scorecard.json"),
     id_column: list[str] = typer.Option([], "--id-column", help="columns that identify rows, not to score on"),
     holdout: float = typer.Option(0.3, "--holdout", min=0.1, max=0.5, help="share kept back for validation"),
+    binning: str = typer.Option("riskdesk", "--binning", help="riskdesk (its own optimal binning) or optbinning"),
 ) -> None:
     """Train on (1 − holdout) of the rows, validate on the rest, save the readable points table; the validation
     metrics are the last line of standard output, as one JSON object."""
@@ -43,7 +44,9 @@ def train(
     if labels is None:
         raise fail(f"there is no column {target!r} in {data.name}")
     fit_part, check_part = train_test_split(frame, test_size=holdout, stratify=labels, random_state=0)
-    model = scorecard.train(fit_part, target=target, exclude=tuple(id_column), version=f"scorecard:{data.stem}")
+    model = scorecard.train(
+        fit_part, target=target, exclude=tuple(id_column), version=f"scorecard:{data.stem}", binning=binning
+    )
     check_labels = scorecard.target_vector(list(check_part[target]), target)
     scores = model.score_frame(check_part)["probability_of_default"].tolist()
     model.metrics = scorecard.evaluate(check_labels, scores)

@@ -1,6 +1,7 @@
-"""A points scorecard trained on labelled data: optbinning's optimal binning (monotonic where it helps, special and
-missing values in bins of their own), WoE, logistic regression, points scaled by base score, base odds and points to
-double the odds, and reason codes for every score.
+"""A points scorecard trained on labelled data: optimal binning (riskdesk's own, binning.py — monotonic, or with one
+turn where the rows show it; special and missing values in bins of their own — or optbinning's on request), WoE,
+logistic regression, points scaled by base score, base odds and points to double the odds, and reason codes for
+every score.
 
 The trained model is a readable table (feature, bin, WoE, points) saved as JSON — never a pickle — so scoring
 needs neither optbinning nor scikit-learn, and a credit officer can read what each answer is worth.
@@ -339,6 +340,9 @@ def target_vector(values: list[Any], target: str) -> list[int]:
     return result
 
 
+BINNINGS = ("riskdesk", "optbinning")
+
+
 def train(
     frame: Any,
     *,
@@ -348,57 +352,59 @@ def train(
     base_odds: float = 50,
     points_to_double_odds: float = 20,
     version: str = "scorecard-1",
+    binning: str = "riskdesk",
 ) -> ScorecardModel:
-    """Fit binning and regression on ``frame`` (a pandas DataFrame); identifier-like columns are excluded."""
+    """Fit binning and regression on ``frame`` (a pandas DataFrame); identifier-like columns are excluded.
+
+    ``binning`` is riskdesk's own optimal binning (binning.py; the default) or ``"optbinning"``, optbinning's
+    ``BinningProcess`` with ten pre-bins of at least 5 %, for those who want its solver."""
     import numpy as np
-    from optbinning import BinningProcess
+    import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
+    from riskdesk.scoring import binning as binnings
+
+    if binning not in BINNINGS:
+        raise ValidationFailed(f"binning must be {' or '.join(BINNINGS)}, not {binning!r}")
     if target not in frame.columns:
         raise ValidationFailed(f"there is no column {target!r}; the columns are {', '.join(map(str, frame.columns))}")
-    y = np.array(target_vector(list(frame[target]), target))
+    codes, values = pd.factorize(frame[target], use_na_sentinel=False)
+    y = np.array(target_vector(list(values), target))[codes]  # each distinct value read once
+    dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
+    text = np.dtype(object)
     candidates = [c for c in frame.columns if c != target and c not in exclude]
     # A column with a different value in (almost) every row is an identifier, not a characteristic.
-    features = [c for c in candidates if not (frame[c].dtype == object and frame[c].nunique() > 0.9 * len(frame))]
+    features = [c for c in candidates if not (dtypes[c] == text and frame[c].nunique() > 0.9 * len(frame))]
     if not features:
         raise ValidationFailed("no columns left to score on after excluding the target and identifiers")
-    categorical = [
-        c for c in features if frame[c].dtype == object or str(frame[c].dtype) in ("string", "category", "str")
-    ]
-    # Ten pre-bins of at least 5 % each: a quarter less time than optbinning's default of twenty, and on the
-    # German credit data no loss of AUC (measured: 0.7951 against 0.7944).
-    process = BinningProcess(
-        variable_names=features, categorical_variables=categorical, min_prebin_size=0.05, max_n_prebins=10
-    )
-    woe = process.fit_transform(frame[features], y, metric="woe")
+    categorical = {c for c in features if dtypes[c] == text or str(dtypes[c]) in ("string", "category", "str")}
+    fit = binnings.fit if binning == "riskdesk" else binnings.fit_optbinning
+    binned, woe = fit(frame[features], y, categorical=categorical)
     regression = LogisticRegression(max_iter=2000)
     regression.fit(woe, y)
     factor = points_to_double_odds / math.log(2)
     offset = base_score - factor * math.log(base_odds)
     intercept = float(regression.intercept_[0])
     share = len(features)
+
+    def points(coefficient: float, woe_value: float) -> float:
+        return round(-factor * (coefficient * woe_value + intercept / share) + offset / share, 2)
+
     model_features = []
-    for name, coefficient in zip(features, regression.coef_[0], strict=True):
-        binned = process.get_binned_variable(name)
-        table = binned.binning_table.build()
-        rows = [r for idx, r in table.iterrows() if idx != "Totals"]
-        splits = list(binned.splits)
-        bins = []
-        for position, row in enumerate(rows):
-            woe_value = float(row["WoE"]) if row["WoE"] != "" else 0.0
-            points = -factor * (float(coefficient) * woe_value + intercept / share) + offset / share
-            label = str(row["Bin"])
-            if label in ("Special", "Missing"):
-                bins.append(Bin(label, round(points, 2), round(woe_value, 6), kind=label.lower()))
-            elif binned.dtype == "numerical":
-                upper = float(splits[position]) if position < len(splits) else None
-                bins.append(Bin(label, round(points, 2), round(woe_value, 6), upper=upper))
-            else:
-                categories = tuple(str(c) for c in splits[position]) if position < len(splits) else ()
-                bins.append(
-                    Bin(" / ".join(categories) or label, round(points, 2), round(woe_value, 6), categories=categories)
-                )
-        model_features.append(Feature(name, binned.dtype, bins))
+    for characteristic, coefficient in zip(binned, regression.coef_[0].tolist(), strict=True):
+        bins = [
+            Bin(
+                label,
+                points(coefficient, woe_value),
+                round(woe_value, 6),
+                upper=characteristic.uppers[position] if characteristic.dtype == "numerical" else None,
+                categories=characteristic.categories[position] if characteristic.dtype == "categorical" else (),
+            )
+            for position, (label, woe_value) in enumerate(zip(characteristic.labels, characteristic.woe, strict=True))
+        ]
+        for label, woe_value in (("Special", characteristic.special_woe), ("Missing", characteristic.missing_woe)):
+            bins.append(Bin(label, points(coefficient, woe_value), round(woe_value, 6), kind=label.lower()))
+        model_features.append(Feature(characteristic.name, characteristic.dtype, bins))
     return ScorecardModel(version, target, base_score, base_odds, points_to_double_odds, model_features)
 
 

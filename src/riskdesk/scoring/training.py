@@ -266,7 +266,8 @@ def _parameters(model: Model, monotone: dict[str, int] | None) -> dict[str, Any]
         "base_odds": model.base_odds,
         "points_to_double_odds": model.points_to_double_odds,
         "characteristics": [f.name for f in model.features],
-        "binning": "optbinning, ten pre-bins of at least 5 %",
+        "binning": "riskdesk's optimal binning (binning.py): at most ten pre-bins and bins of at least 5 % each, "
+        "the bad rate rising, falling, or with one turn where the BIC keeps it",
         **({"monotone": "not applied: the scorecard's binning chooses its own trends"} if monotone else {}),
     }
 
