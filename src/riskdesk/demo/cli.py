@@ -63,7 +63,10 @@ def demo(
         return
     import uvicorn
 
+    from riskdesk.bootstrap import freeze_start_up_objects
     from riskdesk.web.app import create_app
 
     typer.echo(f"serving the desk on http://{host}:{port}/  (Ctrl-C to stop)")
-    uvicorn.run(create_app(container), host=host, port=port, log_level="warning")
+    app = create_app(container)
+    freeze_start_up_objects()
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -137,9 +137,7 @@ class _Customer:
     observations: list[Observation] = field(default_factory=list)
     accepted: int = 0
     newest: datetime | None = None
-    version: int = 0  # of the position's items: each accepted change moves it on
-    valued: tuple[tuple[date, int, tuple[str, ...]], buckets.Exposure, Decimal] | None = None  # the last one, keyed
-    proposed: tuple[tuple[str, ...], buckets.Exposure, Decimal] | None = None  # the valuation if the event is accepted
+    proposed: tuple[Any, buckets.Exposure, Decimal] | None = None  # the valuation if the event is accepted, keyed
 
     @property
     def position(self) -> exposures.Position:
@@ -179,6 +177,7 @@ class _Batch:
         self.result = IngestResult()
         self.rules: RuleSet = _active_rules(session, cache)
         self.rates: dict[date, Rates] = {}
+        self.rate_keys: dict[date, tuple[Any, ...]] = {}
         self.customers: dict[int, _Customer] = {}
         self.owners: dict[tuple[str, str], int] = {}
         self.ordered: set[str] = set()
@@ -321,6 +320,13 @@ class _Batch:
             "grade_notches_down": notches,
         }
 
+    def rates_key(self, day: date) -> tuple[Any, ...]:
+        """The rates of ``day`` as a value: a valuation kept from an earlier batch holds only with the same ones."""
+        if day not in self.rate_keys:
+            rates = self.rates_on(day)
+            self.rate_keys[day] = tuple(sorted((r.currency, r.rate, r.valid_on) for r in rates.by_currency.values()))
+        return self.rate_keys[day]
+
     def rates_on(self, day: date) -> Rates:
         if day not in self.rates:
             self.rates[day] = exposures.rates_on(self.session, day=day, base=self.policy.base_currency)
@@ -328,10 +334,10 @@ class _Batch:
 
     # ── one event ─────────────────────────────────────────────────────────────────────────────────────────────
 
-    def apply(self, index: int, raw: Any, event: EventIn, digest: str) -> None:
+    def apply(self, index: int, raw: Any, event: EventIn, digest: str, content: dict[str, Any]) -> None:
         customer = self.customers[event.customer_id]
         try:
-            raised = self._apply(customer, event, digest)
+            raised = self._apply(customer, event, digest, content)
         except _Refused as refused:
             customer.undo_behaviour(self.session)
             self.dead_letter(index, raw, event.event_id, refused.code, refused.reason)
@@ -342,7 +348,7 @@ class _Batch:
         self.result.accepted += 1
         self.result.alerts += raised
 
-    def _apply(self, customer: _Customer, event: EventIn, digest: str) -> int:
+    def _apply(self, customer: _Customer, event: EventIn, digest: str, content: dict[str, Any]) -> int:
         base_amount = self._base_amount(event)
         changes = self._documents(customer, event)
         observation = contexts.observation(event, base_amount)
@@ -365,9 +371,10 @@ class _Batch:
         if observation is not None:
             customer.observations.append(observation)
         if changes:
-            customer.version += 1
-            reserving, exposure, limit_amount = cast("tuple[Any, buckets.Exposure, Decimal]", customer.proposed)
-            customer.valued = ((event.occurred_at.date(), customer.version, reserving), exposure, limit_amount)
+            inputs = customer.inputs
+            inputs.items_version += 1
+            key, exposure, limit_amount = cast("tuple[Any, buckets.Exposure, Decimal]", customer.proposed)
+            inputs.valued = (key, exposure, limit_amount)
         for key, item in changes.items():
             customer.position.items[key] = item
             self.owners[key] = event.customer_id
@@ -394,7 +401,7 @@ class _Batch:
                 "reference": event.reference,
                 # The event as received, its amount in the base currency, and the state the rules saw (for
                 # backtests: ``contexts``); the payload hash is of the event alone.
-                "payload": event.content()
+                "payload": content
                 | {
                     "amount_base": str(base_amount) if base_amount is not None else None,
                     contexts.STATE_KEY: contexts.state_to_json(state),
@@ -427,13 +434,10 @@ class _Batch:
         # The valuation changes only with the items, the day (ageing, rates) and the reservations in force (they
         # expire, and end when their order arrives): an event that changes none of them (most transactions,
         # signals) reuses the last one, and one that changes a few items adjusts it by those items.
-        day = at.date()
+        inputs, day = customer.inputs, at.date()
         reserving = tuple(c[0] for c in position.checks if c[4] > at and c[0] not in self.ordered)
-        valued = (
-            customer.valued
-            if customer.valued is not None and customer.valued[0] == (day, customer.version, reserving)
-            else None
-        )
+        key = (day, self.rates_key(day), inputs.items_version, reserving)
+        valued = inputs.valued if inputs.valued is not None and inputs.valued[0] == key else None
         exposure: buckets.Exposure | None = None
         if valued is not None and not changes:
             _, exposure, limit_amount = valued
@@ -441,11 +445,12 @@ class _Batch:
             exposure, limit_amount = self._adjust(valued, position, day, changes), valued[2]
         if exposure is None:
             exposure, limit_amount = self._value(position, at, changes)
-        new_orders = {item.reference for item in changes.values() if item.kind == "order"}
-        after = tuple(reference for reference in reserving if reference not in new_orders)
-        customer.proposed = (after, exposure, limit_amount)  # the valuation once this event's changes are accepted
-        if not changes:
-            customer.valued = ((day, customer.version, reserving), exposure, limit_amount)
+        if changes:  # the valuation once this event's changes are accepted (a new order ends its reservation)
+            new_orders = {item.reference for item in changes.values() if item.kind == "order"}
+            after = tuple(reference for reference in reserving if reference not in new_orders)
+            customer.proposed = ((day, key[1], inputs.items_version + 1, after), exposure, limit_amount)
+        else:
+            inputs.valued = (key, exposure, limit_amount)
         if limit_amount > 0:
             utilisation = float(exposure.total / limit_amount)
         else:
@@ -748,7 +753,7 @@ def _ingest(
 ) -> IngestResult:
     session.flush()  # what the transaction changed before: ``freshness`` marks those customers to be read afresh
     batch = _Batch(session, actor=actor, policy=policy, now=now or utcnow(), replaying=replaying, cache=cache)
-    valid: list[tuple[int, Any, EventIn, str]] = []
+    valid: list[tuple[int, Any, EventIn, str, dict[str, Any]]] = []
     seen: dict[str, str] = {}
     for index, raw in enumerate(events):
         try:
@@ -759,7 +764,8 @@ def _ingest(
                 index, raw, str(event_id)[:128] if event_id is not None else None, "invalid", error.reason
             )
             continue
-        digest = content_hash(event.content())
+        content = event.content()
+        digest = content_hash(content)
         if event.event_id in seen:
             if seen[event.event_id] == digest:
                 batch.result.duplicates += 1
@@ -773,13 +779,13 @@ def _ingest(
                 )
             continue
         seen[event.event_id] = digest
-        valid.append((index, raw, event, digest))
-    batch.load([event for _, _, event, _ in valid])  # locks the customers' states first: see ``_Batch.load``
+        valid.append((index, raw, event, digest, content))
+    batch.load([v[2] for v in valid])  # locks the customers' states first: see ``_Batch.load``
     known = {
         event_id: (stored_hash, received_at)
         for event_id, stored_hash, received_at in session.execute(_KNOWN_EVENTS, {"ids": list(seen)})
     }
-    for index, raw, event, digest in sorted(valid, key=lambda v: (v[2].occurred_at, v[0])):
+    for index, raw, event, digest, content in sorted(valid, key=lambda v: (v[2].occurred_at, v[0])):
         if event.event_id in known:
             batch.settle_known(index, raw, event, digest, known[event.event_id])
             continue
@@ -788,7 +794,7 @@ def _ingest(
                 index, raw, event.event_id, "invalid", f"customer_id: there is no customer {event.customer_id}"
             )
             continue
-        batch.apply(index, raw, event, digest)
+        batch.apply(index, raw, event, digest, content)
     batch.write()
     result = batch.result
     if replaying is not None and not result.rejections:

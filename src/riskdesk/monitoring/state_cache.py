@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 from riskdesk.monitoring.windows import BehaviourState
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from riskdesk.credit.buckets import Exposure
     from riskdesk.credit.exposure import Position
     from riskdesk.monitoring.rules import RuleSet
 
@@ -18,9 +21,10 @@ if TYPE_CHECKING:
 @dataclass
 class CustomerInputs:
     """What the intake reads of a customer besides its behaviour: the ``customer`` input (profile and watch-list
-    standing), its credit position (open items, reserving checks, limit), its score and grade, when each rule last
-    fired for it, and the newest order event of the references it has seen. ``complete_from``: its reserving checks
-    and alerts are all here from that time on — a batch with earlier events (late ones) reads them again."""
+    standing), its credit position (open items, reserving checks, limit) and its last valuation, its score and
+    grade, when each rule last fired for it, and the newest order event of the references it has seen.
+    ``complete_from``: its reserving checks and alerts are all here from that time on — a batch with earlier events
+    (late ones) reads them again."""
 
     profile: dict[str, Any]
     position: Position
@@ -29,6 +33,10 @@ class CustomerInputs:
     complete_from: datetime
     order_times: dict[str, datetime] = field(default_factory=dict)
     ordered: set[str] = field(default_factory=set)  # references of its checks whose order has arrived
+    items_version: int = 0  # each accepted change of its items moves it on
+    # The last valuation of its exposure, keyed by (day, that day's rates, items_version, reservations in force),
+    # with the limit in the base currency: reused or adjusted by later events.
+    valued: tuple[Any, Exposure, Decimal] | None = None
 
 
 @dataclass

@@ -44,7 +44,6 @@ def create_app(container: Container | None = None) -> FastAPI:
         stop = asyncio.Event()
         interval = container.settings.notifications_interval_seconds
         deliverer = asyncio.create_task(_deliver_notifications(container, interval, stop)) if interval > 0 else None
-        freeze_start_up_objects()
         yield
         stop.set()
         if deliverer is not None:
@@ -124,5 +123,8 @@ def create_app(container: Container | None = None) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """uvicorn factory entry point: ``uvicorn riskdesk.web.app:app_from_env --factory``."""
-    return create_app()
+    """uvicorn factory entry point: ``uvicorn riskdesk.web.app:app_from_env --factory`` — a server process of its own,
+    whose garbage collector is tuned for the long run once the app is built."""
+    app = create_app()
+    freeze_start_up_objects()
+    return app
