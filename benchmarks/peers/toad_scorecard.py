@@ -30,12 +30,7 @@ def main(path: str, target: str, repeats: int, seeds: int) -> None:
         for train_index, test_index in folds:
             train, test = frame.iloc[train_index], frame.iloc[test_index]
             start = time.perf_counter()
-            combiner = toad.transform.Combiner()
-            combiner.fit(train, y.iloc[train_index], method="chi", min_samples=0.05)
-            transer = toad.transform.WOETransformer()
-            woe = transer.fit_transform(combiner.transform(train), y.iloc[train_index])
-            card = toad.scorecard.ScoreCard(combiner=combiner, transer=transer)
-            card.fit(woe, y.iloc[train_index])
+            card = fit(train, y.iloc[train_index])
             trained = time.perf_counter()
             scores = card.predict(test)
             seconds += time.perf_counter() - start
@@ -53,17 +48,22 @@ def main(path: str, target: str, repeats: int, seeds: int) -> None:
     )
 
 
+def fit(train: pd.DataFrame, labels: pd.Series) -> toad.scorecard.ScoreCard:
+    """Chi-merge bins of at least 5 %, WoE, and the scorecard's regression."""
+    combiner = toad.transform.Combiner()
+    combiner.fit(train, labels, method="chi", min_samples=0.05)
+    transer = toad.transform.WOETransformer()
+    woe = transer.fit_transform(combiner.transform(train), labels)
+    card = toad.scorecard.ScoreCard(combiner=combiner, transer=transer)
+    card.fit(woe, labels)
+    return card
+
+
 def five_folds(frame: pd.DataFrame, y: pd.Series, seed: int) -> tuple[float, None]:
     aucs = []
     for train_index, test_index in StratifiedKFold(5, shuffle=True, random_state=seed).split(frame, y):
-        train, test = frame.iloc[train_index], frame.iloc[test_index]
-        combiner = toad.transform.Combiner()
-        combiner.fit(train, y.iloc[train_index], method="chi", min_samples=0.05)
-        transer = toad.transform.WOETransformer()
-        woe = transer.fit_transform(combiner.transform(train), y.iloc[train_index])
-        card = toad.scorecard.ScoreCard(combiner=combiner, transer=transer)
-        card.fit(woe, y.iloc[train_index])
-        aucs.append(roc_auc_score(y.iloc[test_index], -card.predict(test)))
+        card = fit(frame.iloc[train_index], y.iloc[train_index])
+        aucs.append(roc_auc_score(y.iloc[test_index], -card.predict(frame.iloc[test_index])))
     return sum(aucs) / len(aucs), None
 
 

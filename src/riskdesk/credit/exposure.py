@@ -234,14 +234,7 @@ def write_items(
 
 
 def _open_items(session: Session, customer_ids: list[int], *, excluding: str | None = None) -> list[OpenItem]:
-    query = select(
-        ExposureItem.kind,
-        ExposureItem.reference,
-        ExposureItem.currency,
-        ExposureItem.open_amount,
-        ExposureItem.document_date,
-        ExposureItem.due_on,
-    ).where(ExposureItem.customer_id.in_(customer_ids), ExposureItem.open_amount > 0)
+    query = select(*_ITEM_COLUMNS[1:]).where(ExposureItem.customer_id.in_(customer_ids), ExposureItem.open_amount > 0)
     if excluding is not None:
         query = query.where(~and_(ExposureItem.kind == "order", ExposureItem.reference == excluding))
     return [OpenItem(*row) for row in session.execute(query)]
@@ -342,7 +335,7 @@ def positions(
     return found
 
 
-_ITEM_COLUMNS = (
+_ITEM_COLUMNS = (  # an OpenItem's fields, after its customer
     ExposureItem.customer_id,
     ExposureItem.kind,
     ExposureItem.reference,
