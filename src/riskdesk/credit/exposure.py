@@ -297,7 +297,7 @@ class Positions:
     ordered: set[str]
 
 
-DOCUMENT_KINDS = ("order", "delivery", "invoice")
+ITEM_KINDS = ("order", "delivery", "invoice")  # of ExposureItem
 
 
 def positions(
@@ -348,7 +348,7 @@ _OPEN_ITEMS_OF = select(*_ITEM_COLUMNS).where(
     ExposureItem.customer_id.in_(bindparam("ids", expanding=True)), ExposureItem.open_amount > 0
 )
 _ITEMS_NAMED = select(*_ITEM_COLUMNS).where(  # by the unique (kind, reference), not a scan
-    ExposureItem.kind.in_(DOCUMENT_KINDS), ExposureItem.reference.in_(bindparam("refs", expanding=True))
+    ExposureItem.kind.in_(ITEM_KINDS), ExposureItem.reference.in_(bindparam("refs", expanding=True))
 )
 _RESERVING_CHECKS = (
     select(

@@ -176,6 +176,7 @@ class _Batch:
         self.replaying = replaying
         self.result = IngestResult()
         self.rules: RuleSet = _active_rules(session, cache)
+        self.window = max((rule.suppression for rule in self.rules.rules), default=timedelta(0))  # the longest
         self.rates: dict[date, Rates] = {}
         self.rate_keys: dict[date, tuple[Any, ...]] = {}
         self.customers: dict[int, _Customer] = {}
@@ -209,7 +210,7 @@ class _Batch:
             return
         rows = {row.customer_id: row for row in self.session.scalars(_STATE_ROWS, {"ids": ids})}
         since = min(event.occurred_at for event in events)
-        complete_from = since - max((rule.suppression for rule in self.rules.rules), default=timedelta(0))
+        complete_from = since - self.window
         touched = freshness.pending(self.session)
         cached: dict[int, Cached] = {}
         for customer_id, row in rows.items():
@@ -673,7 +674,7 @@ class _Batch:
         inputs.ordered = {check[0] for check in position.checks} & self.ordered
         newest = customer.row.last_occurred_at if customer.newest is None else customer.newest
         if newest is not None:
-            horizon = newest - 2 * max((rule.suppression for rule in self.rules.rules), default=timedelta(0))
+            horizon = newest - 2 * self.window
             if horizon > inputs.complete_from:
                 inputs.fired = {
                     rule: kept for rule, times in inputs.fired.items() if (kept := [t for t in times if t >= horizon])

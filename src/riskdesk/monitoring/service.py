@@ -176,14 +176,14 @@ def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list
 
 
 def recent_alerts(
-    session: Session, *, customer_ids: Sequence[int], start: datetime, end: datetime | None = None
+    session: Session, *, customer_ids: Sequence[int], start: datetime
 ) -> dict[int, dict[str, list[datetime]]]:
-    """Per customer and rule, when the rule fired with ``occurred_at`` in [start, end] (no end: from ``start`` on),
-    for suppression windows."""
-    query = select(Alert.customer_id, Alert.rule_id, Alert.occurred_at).where(
-        Alert.customer_id.in_(sorted(set(customer_ids))), Alert.occurred_at >= start
+    """Per customer and rule, when the rule fired with ``occurred_at`` from ``start`` on, for suppression windows."""
+    rows = session.execute(
+        select(Alert.customer_id, Alert.rule_id, Alert.occurred_at).where(
+            Alert.customer_id.in_(sorted(set(customer_ids))), Alert.occurred_at >= start
+        )
     )
-    rows = session.execute(query if end is None else query.where(Alert.occurred_at <= end))
     found: dict[int, dict[str, list[datetime]]] = {}
     for customer_id, rule_id, occurred_at in rows:
         if customer_id is not None:
