@@ -36,11 +36,11 @@ IN_FLIGHT = 16
 ACTOR = Actor("bench")
 
 
-def seed(url: str) -> str:
+def seed(url: str, customers_count: int = CUSTOMERS) -> str:
     """Customers with approved limits and open items; returns a credit officer's bearer token."""
     container = container_for(url)
     today = date.today()
-    book = build(seed=11, companies=CUSTOMERS, individuals=0, owners=[])
+    book = build(seed=11, companies=customers_count, individuals=0, owners=[])
     with container.session_factory.begin() as session:
         for username, role in (("officer", Role.credit_officer), ("committee", Role.approver)):
             security.create_user(

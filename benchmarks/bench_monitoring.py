@@ -49,7 +49,7 @@ from riskdesk.db.session import unit_of_work
 from riskdesk.monitoring import intake, stream
 from riskdesk.monitoring.models import Alert, MonitoringEvent
 
-CUSTOMERS = int(os.environ.get("RISKDESK_BENCH_CHECK_CUSTOMERS", "200"))  # the credit-check benchmark's book
+CUSTOMERS = int(os.environ.get("RISKDESK_BENCH_MONITOR_CUSTOMERS", "500"))  # the credit-check benchmark's book
 EVENTS = int(os.environ.get("RISKDESK_BENCH_MONITOR_EVENTS", "20000"))
 PACED_RATES = (1000, 250)  # the goal's load, and one this machine's intake keeps up with
 PACED_SECONDS = int(os.environ.get("RISKDESK_BENCH_MONITOR_PACED_SECONDS", "10"))
@@ -156,7 +156,7 @@ class Stream:
 
 
 def prepare(url: str) -> list[int]:
-    seed(url)  # customers with limits and open items (the credit-check benchmark's book), a USD rate today
+    seed(url, CUSTOMERS)  # customers with limits and open items (the credit-check benchmark's book), a USD rate today
     container = container_for(url)
     with unit_of_work(container.session_factory) as session:
         exposure.load_rates(

@@ -170,6 +170,7 @@ class Container:
         handled: set[events.Event] = set()  # each event once: guarantees can run in circles
         while pending := events.take(session):
             downgrades: list[events.GradeDowngraded] = []  # sent to monitoring's intake together, below
+            raised: list[events.AlertRaised] = []  # queued by comms together, below
             for event in pending:
                 if event in handled:
                     continue
@@ -192,16 +193,11 @@ class Container:
                     except NotFound:  # created in a savepoint that was rolled back
                         continue
                 elif isinstance(event, events.AlertRaised):
-                    from riskdesk.comms import service as comms  # only when monitoring raised an alert
+                    raised.append(event)
+            if raised:
+                from riskdesk.comms import service as comms  # only when monitoring raised alerts
 
-                    comms.enqueue_alert(
-                        session,
-                        alert_id=event.alert_id,
-                        customer_id=event.customer_id,
-                        rule_id=event.rule_id,
-                        severity=event.severity,
-                        tier=event.tier,
-                    )
+                comms.enqueue_alerts(session, raised=raised)
             if downgrades:
                 self._on_grade_drops(session, downgrades)
 

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from riskdesk import events
 from riskdesk.audit.models import AuditEntry
 from riskdesk.audit.service import Actor
 from riskdesk.bootstrap import Container
@@ -88,12 +89,8 @@ def test_an_alert_rolled_back_in_its_savepoint_queues_nothing(
     """The event recorded for an alert whose savepoint rolled back names an alert that is not there."""
     subscribe(client, admin, channel="email", target="all@example.com", min_severity="low")
     with container.session_factory() as session:
-        assert (
-            service.enqueue_alert(
-                session, alert_id=999, customer_id=customer, rule_id="dishonest_debtor", severity="high", tier="watch"
-            )
-            == 0
-        )
+        gone = events.AlertRaised(999, customer_id=customer, rule_id="dishonest_debtor", severity="high", tier="watch")
+        assert service.enqueue_alerts(session, raised=[gone]) == 0
 
 
 def test_an_individuals_name_leaves_the_desk_masked(

@@ -95,6 +95,27 @@ def test_an_early_warning_alert_puts_the_customer_on_the_list_once(
     assert ledger_actions(container, customer) == ["watch_list.added"]
 
 
+def test_two_early_warning_alerts_in_one_batch_list_the_customer_once_after_the_first(
+    client: TestClient, container: Container, officer: dict[str, str], customer: int
+) -> None:
+    """The batch stores its alerts together: the customer gets one entry, naming the earlier alert, and the ledger
+    holds both alerts before the listing they caused."""
+    assert send(client, officer, lawsuit(customer, "ls-b", day=2), lawsuit(customer, "ls-a", day=1))["alerts"] == 2
+    [entry] = listed(client, officer, customer)
+    first, second = sorted(open_alert_ids(client, officer, customer))
+    assert entry["alert_id"] == first and f"alert {first}:" in entry["added_because"]
+    with container.session_factory() as session:
+        actions = list(
+            session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.entity_type == "customer", AuditEntry.entity_id == str(customer))
+                .where(AuditEntry.action.in_(("alert.raised", "watch_list.added")))
+                .order_by(AuditEntry.seq)
+            )
+        )
+    assert actions == ["alert.raised", "alert.raised", "watch_list.added"]
+
+
 def test_a_watch_tier_alert_does_not_put_the_customer_on_the_list(
     client: TestClient, officer: dict[str, str], customer: int
 ) -> None:

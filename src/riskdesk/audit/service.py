@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from riskdesk.audit import ledger
@@ -18,6 +18,7 @@ from riskdesk.errors import NotFound, ValidationFailed
 # transactions can never chain onto the same head. SQLite already serialises writers (BEGIN IMMEDIATE).
 _LEDGER_LOCK_KEY = 0x7269736B6465736B  # "riskdesk"
 _VERIFY_BATCH = 5000
+_INSERT = insert(cast("Table", AuditEntry.__table__))  # rows straight to the table: the ORM adds nothing to an append
 _HEAD = select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
 
 
@@ -64,7 +65,7 @@ def append_many(session: Session, *, actor: Actor, entries: list[Entry]) -> None
     """Chain entries onto the ledger in order, reading its head once and writing them in one statement (a batch of
     monitoring events changes many customers)."""
     if entries:
-        session.execute(insert(AuditEntry), _chain(session, actor, entries))
+        session.connection().execute(_INSERT, _chain(session, actor, entries))
 
 
 def _chain(session: Session, actor: Actor, entries: list[Entry]) -> list[dict[str, Any]]:
@@ -72,7 +73,7 @@ def _chain(session: Session, actor: Actor, entries: list[Entry]) -> list[dict[st
     PostgreSQL until the transaction ends)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LEDGER_LOCK_KEY})
-    head = session.execute(_HEAD).first()
+    head = session.connection().execute(_HEAD).first()  # entries are flushed as they are added (``append``)
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, ledger.GENESIS_HASH)
     rows = []
     for given in entries:

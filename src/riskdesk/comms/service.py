@@ -8,6 +8,7 @@ a failed one stays on the desk until someone retries it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from riskdesk import events
 from riskdesk.audit import service as audit
 from riskdesk.audit.service import Actor
 from riskdesk.comms.models import Notification, NotificationSubscription
@@ -24,6 +26,7 @@ from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
 from riskdesk.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from riskdesk.monitoring import service as monitoring
+from riskdesk.monitoring.models import Alert
 from riskdesk.monitoring.rules import Severity, Tier
 from riskdesk.security.crypto import KeyRing
 
@@ -246,43 +249,56 @@ def alert_payload(session: Session, *, alert_id: int) -> dict[str, Any]:
     }
 
 
-def enqueue_alert(session: Session, *, alert_id: int, customer_id: int, rule_id: str, severity: str, tier: str) -> int:
-    """Queue the alert's notification for every active subscription that wants it, in the caller's transaction;
-    returns how many were queued. Once per (alert, subscription): a second call queues nothing."""
-    try:
-        alert = monitoring.get_alert(session, alert_id=alert_id)
-    except NotFound:  # raised in a savepoint that was rolled back
+def enqueue_alerts(session: Session, *, raised: Sequence[events.AlertRaised]) -> int:
+    """Queue the notifications of alerts just raised, for every active subscription that wants each, in the
+    caller's transaction; returns how many were queued. Once per (alert, subscription): a second call queues
+    nothing. The subscriptions are read once for the lot (a batch of events raises many alerts, and most units
+    subscribe to few)."""
+    if not raised:
         return 0
-    if (alert.customer_id, alert.rule_id) != (customer_id, rule_id):  # its id was taken again after such a rollback
+    subscriptions = list(
+        session.scalars(select(NotificationSubscription).where(NotificationSubscription.active.is_(True)))
+    )
+    if not subscriptions:
         return 0
-    wanting = [
-        s
-        for s in session.scalars(select(NotificationSubscription).where(NotificationSubscription.active.is_(True)))
-        if _wants(s, severity=severity, tier=tier)
-    ]
-    done = set(session.scalars(select(Notification.subscription_id).where(Notification.alert_id == alert_id)))
-    wanting = [s for s in wanting if s.id not in done]
-    if not wanting:
-        return 0
-    payload = alert_payload(session, alert_id=alert_id)
+    ids = sorted({event.alert_id for event in raised})
+    alerts = {alert.id: alert for alert in session.scalars(select(Alert).where(Alert.id.in_(ids)))}
+    stored = select(Notification.alert_id, Notification.subscription_id).where(Notification.alert_id.in_(ids))
+    done: set[tuple[int, int]] = {(alert_id, subscription_id) for alert_id, subscription_id in session.execute(stored)}
     now = utcnow()
-    for subscription in wanting:
-        session.add(
-            Notification(
-                alert_id=alert_id,
-                subscription_id=subscription.id,
-                event=ALERT_RAISED,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                last_error="",
-                created_at=now,
-                updated_at=now,
+    queued = 0
+    for event in raised:
+        alert = alerts.get(event.alert_id)
+        # Gone: raised in a savepoint that was rolled back; another alert: its id was taken again after such a rollback.
+        if alert is None or (alert.customer_id, alert.rule_id) != (event.customer_id, event.rule_id):
+            continue
+        wanting = [
+            s
+            for s in subscriptions
+            if (alert.id, s.id) not in done and _wants(s, severity=event.severity, tier=event.tier)
+        ]
+        if not wanting:
+            continue
+        payload = alert_payload(session, alert_id=alert.id)
+        for subscription in wanting:
+            done.add((alert.id, subscription.id))
+            session.add(
+                Notification(
+                    alert_id=alert.id,
+                    subscription_id=subscription.id,
+                    event=ALERT_RAISED,
+                    payload=payload,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    last_error="",
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        )
+        queued += len(wanting)
     session.flush()
-    return len(wanting)
+    return queued
 
 
 def list_notifications(

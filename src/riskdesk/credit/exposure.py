@@ -202,33 +202,40 @@ def item_entries(items: Sequence[ItemIn]) -> list[audit.Entry]:
     ]
 
 
+_ITEM_TABLE = cast("Table", ExposureItem.__table__)
+_NEW_ITEMS = insert(_ITEM_TABLE)
+_ITEMS_WRITTEN = (
+    update(_ITEM_TABLE)
+    .where(_ITEM_TABLE.c.kind == bindparam("b_kind"), _ITEM_TABLE.c.reference == bindparam("b_reference"))
+    .values(
+        currency=bindparam("currency"),
+        open_amount=bindparam("open_amount"),
+        document_date=bindparam("document_date"),
+        due_on=bindparam("due_on"),
+        updated_by=bindparam("updated_by"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+
+
 def write_items(
     session: Session, *, items: Sequence[ItemIn], existing: set[tuple[str, str]], actor: Actor
 ) -> list[audit.Entry]:
     """Store the latest state of open items the monitoring intake has already checked against ``positions`` (each
     reference its customer's, each currency with a rate): new ones inserted and known ones (``existing``) updated,
     each in one statement. Returns the ledger entries ``record_items`` would write (one per customer), for the
-    intake to chain with its own."""
+    intake to chain with its own. The rows go past the ORM, so ``monitoring.freshness`` does not see them: the
+    intake moves the customers' state rows on itself, which is what every process's cache is keyed by."""
     now = utcnow()
     rows = [item.model_dump() | {"updated_by": actor.name, "updated_at": now} for item in items]
     new = [row for row in rows if (row["kind"], row["reference"]) not in existing]
     known = [row for row in rows if (row["kind"], row["reference"]) in existing]
-    table = cast("Table", ExposureItem.__table__)
+    connection = session.connection()
     if new:
-        session.execute(insert(table), new)
+        connection.execute(_NEW_ITEMS, new)
     if known:
-        session.execute(
-            update(table)
-            .where(table.c.kind == bindparam("b_kind"), table.c.reference == bindparam("b_reference"))
-            .values(
-                currency=bindparam("currency"),
-                open_amount=bindparam("open_amount"),
-                document_date=bindparam("document_date"),
-                due_on=bindparam("due_on"),
-                updated_by=bindparam("updated_by"),
-                updated_at=bindparam("updated_at"),
-            ),
-            [row | {"b_kind": row["kind"], "b_reference": row["reference"]} for row in known],
+        connection.execute(
+            _ITEMS_WRITTEN, [row | {"b_kind": row["kind"], "b_reference": row["reference"]} for row in known]
         )
     return item_entries(items)
 

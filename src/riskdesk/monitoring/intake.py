@@ -36,7 +36,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from riskdesk.audit import service as audit
@@ -72,12 +72,27 @@ _ACTIVE_RULE_IDS = (
     .order_by(MonitoringRule.rule_id, MonitoringRule.version)
 )
 _STATE_ROWS = (
-    select(_State)
-    .options(defer(_State.behaviour))  # read only where the cache has no current copy
+    select(
+        _State.id, _State.customer_id, _State.events_applied, _State.last_occurred_at, _State.updated_at, _State.version
+    )
     .where(_State.customer_id.in_(bindparam("ids", expanding=True)))
     .order_by(_State.customer_id)
     .with_for_update()
 )
+_STATE_TABLE = cast("Table", _State.__table__)
+_NEW_STATES = insert(_STATE_TABLE)
+_STATES_WRITTEN = (
+    update(_STATE_TABLE)
+    .where(_STATE_TABLE.c.id == bindparam("b_id"), _STATE_TABLE.c.version == bindparam("b_version"))
+    .values(
+        behaviour=bindparam("behaviour"),
+        events_applied=bindparam("events_applied"),
+        last_occurred_at=bindparam("last_occurred_at"),
+        updated_at=bindparam("updated_at"),
+        version=bindparam("version"),
+    )
+)
+_NEW_EVENTS = insert(cast("Table", MonitoringEvent.__table__))
 _BEHAVIOURS = select(_State.customer_id, _State.behaviour).where(_State.id.in_(bindparam("ids", expanding=True)))
 _KNOWN_EVENTS = select(MonitoringEvent.event_id, MonitoringEvent.payload_hash, MonitoringEvent.received_at).where(
     MonitoringEvent.event_id.in_(bindparam("ids", expanding=True))
@@ -125,6 +140,19 @@ class _Refused(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class _StateRow:
+    """A customer's state row as the batch read (and locked) it; its behaviour is read only where the cache has no
+    current copy."""
+
+    id: int
+    customer_id: int
+    events_applied: int
+    last_occurred_at: datetime | None
+    updated_at: datetime
+    version: int
+
+
 @dataclass
 class _Customer:
     """One customer's working state in a batch. The batch's accepted events change it in memory; it is written back
@@ -132,11 +160,12 @@ class _Customer:
     event is accepted, and the behaviour is rebuilt from the batch's start and its accepted observations."""
 
     inputs: CustomerInputs
-    row: CustomerMonitoringState
+    row: _StateRow
     behaviour: BehaviourState
     observations: list[Observation] = field(default_factory=list)
     accepted: int = 0
     newest: datetime | None = None
+    items_touched: bool = False  # the batch added items to its position (named by its events, or changed)
     proposed: tuple[Any, buckets.Exposure, Decimal] | None = None  # the valuation if the event is accepted, keyed
 
     @property
@@ -169,6 +198,9 @@ class _Batch:
         cache: StateCache | None,
     ) -> None:
         self.session = session
+        # The batch's own statements run on the connection, past the ORM (they read and write tables, not
+        # entities; what the transaction changed through the ORM was flushed at the start: ``_ingest``).
+        self.conn = session.connection()
         self.cache = cache
         self.actor = actor
         self.policy = policy
@@ -185,7 +217,7 @@ class _Batch:
         self.events: list[dict[str, Any]] = []
         self.items: dict[tuple[str, str], exposures.ItemIn] = {}
         self.hits: list[service.Hit] = []
-        self.known_items: set[tuple[str, str]] = set()
+        self.new_items: set[tuple[str, str]] = set()  # of self.items, those not stored yet
         self.ledger: list[audit.Entry] = []  # chained at the end, in one statement
 
     # ── dead letters ──────────────────────────────────────────────────────────────────────────────────────────
@@ -208,7 +240,7 @@ class _Batch:
         ids = sorted({event.customer_id for event in events})
         if not ids:
             return
-        rows = {row.customer_id: row for row in self.session.scalars(_STATE_ROWS, {"ids": ids})}
+        rows = self._state_rows(ids)
         since = min(event.occurred_at for event in events)
         complete_from = since - self.window
         touched = freshness.pending(self.session)
@@ -223,20 +255,21 @@ class _Batch:
                 cached[customer_id] = entry
         missing = [row.id for customer_id, row in rows.items() if customer_id not in cached]
         if missing:
-            stored = self.session.execute(_BEHAVIOURS, {"ids": missing})
+            stored = self.conn.execute(_BEHAVIOURS, {"ids": missing})
             cached |= {customer_id: Cached(BehaviourState.from_json(data)) for customer_id, data in stored}
         fresh = [customer_id for customer_id in ids if customer_id not in cached or cached[customer_id].inputs is None]
         found = customers.profiles(self.session, fresh) if fresh else {}
         ids = [customer_id for customer_id in ids if customer_id in rows or customer_id in found]
         fresh = [customer_id for customer_id in fresh if customer_id in found]
-        for customer_id in ids:
-            if customer_id not in rows:
-                rows[customer_id] = CustomerMonitoringState(
-                    customer_id=customer_id, behaviour=BehaviourState().to_json(), events_applied=0
-                )
-                self.session.add(rows[customer_id])
-                cached[customer_id] = Cached(BehaviourState())
-        self.session.flush()
+        new = [customer_id for customer_id in ids if customer_id not in rows]
+        if new:
+            empty = BehaviourState().to_json()
+            self.conn.execute(
+                _NEW_STATES,
+                [{"customer_id": customer_id, "behaviour": empty, "events_applied": 0} for customer_id in new],
+            )
+            rows |= self._state_rows(new)
+            cached |= {customer_id: Cached(BehaviourState()) for customer_id in new}
         references = [e.reference for e in events if e.reference is not None and e.type in DOCUMENT_KINDS]
         positions = exposures.positions(self.session, customer_ids=fresh, references=references, since=since)
         read = self._read(fresh, found, positions, complete_from)
@@ -244,13 +277,17 @@ class _Batch:
         self.ordered = set(positions.ordered)
         for customer_id in ids:
             inputs = read.get(customer_id) or cast("CustomerInputs", cached[customer_id].inputs)
+            customer = _Customer(inputs, rows[customer_id], cached[customer_id].behaviour)
             for key, (owner, item) in positions.named.items():  # settled items the batch's events name
-                if owner == customer_id:
-                    inputs.position.items.setdefault(key, item)
+                if owner == customer_id and key not in inputs.position.items:
+                    inputs.position.items[key] = item
+                    customer.items_touched = True
             self.ordered |= inputs.ordered
-            self.customers[customer_id] = _Customer(inputs, rows[customer_id], cached[customer_id].behaviour)
-            self.known_items |= set(inputs.position.items)
+            self.customers[customer_id] = customer
         self._order_times(events)
+
+    def _state_rows(self, ids: list[int]) -> dict[int, _StateRow]:
+        return {row.customer_id: _StateRow(*row) for row in self.conn.execute(_STATE_ROWS, {"ids": ids})}
 
     def _read(
         self,
@@ -294,9 +331,7 @@ class _Batch:
         }
         if not wanted:
             return
-        newest = self.session.execute(
-            _NEWEST_ORDER_EVENTS, {"references": sorted({reference for _, reference in wanted})}
-        )
+        newest = self.conn.execute(_NEWEST_ORDER_EVENTS, {"references": sorted({reference for _, reference in wanted})})
         for customer_id, reference, at in newest:
             if (customer_id, reference) in wanted:
                 self.customers[customer_id].inputs.order_times[str(reference)] = at
@@ -377,7 +412,10 @@ class _Batch:
             key, exposure, limit_amount = cast("tuple[Any, buckets.Exposure, Decimal]", customer.proposed)
             inputs.valued = (key, exposure, limit_amount)
         for key, item in changes.items():
+            if key not in customer.position.items:  # it holds every stored item the batch's events name (``load``)
+                self.new_items.add(key)
             customer.position.items[key] = item
+            customer.items_touched = True
             self.owners[key] = event.customer_id
             if item.kind == "order":
                 self.ordered.add(item.reference)
@@ -606,14 +644,16 @@ class _Batch:
 
     def _write(self) -> None:
         if self.events:
-            self.session.execute(insert(cast("Table", MonitoringEvent.__table__)), self.events)
+            self.conn.execute(_NEW_EVENTS, self.events)
         if self.hits:
-            service.raise_alerts(self.session, hits=self.hits, actor=self.actor)
+            self.ledger += service.raise_alerts(self.session, hits=self.hits, actor=self.actor)
         if self.items:
             self.ledger += exposures.write_items(
-                self.session, items=list(self.items.values()), existing=self.known_items, actor=self.actor
+                self.session,
+                items=list(self.items.values()),
+                existing=set(self.items) - self.new_items,
+                actor=self.actor,
             )
-        self.session.flush()  # new state rows, before they are updated below
         now = utcnow()
         changed = []
         keys: dict[int, tuple[int, datetime | None]] = {}
@@ -640,25 +680,10 @@ class _Batch:
         if changed:
             # One statement for every customer the batch changed; the version check is the ORM's own (a state row
             # is locked by the batch, so it holds unless something bypassed the lock).
-            table = cast("Table", CustomerMonitoringState.__table__)
-            done = self.session.execute(
-                update(table)
-                .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
-                .values(
-                    behaviour=bindparam("behaviour"),
-                    events_applied=bindparam("events_applied"),
-                    last_occurred_at=bindparam("last_occurred_at"),
-                    updated_at=bindparam("updated_at"),
-                    version=bindparam("version"),
-                ),
-                changed,
-            )
+            done = self.conn.execute(_STATES_WRITTEN, changed)
             updated = cast("CursorResult[Any]", done).rowcount
             if updated not in (len(changed), -1):
                 raise StaleDataError(f"{len(changed) - updated} customer states changed under the batch")
-            for customer in self.customers.values():
-                if customer.accepted:
-                    self.session.expire(customer.row)
         if self.cache is not None:  # the versions and times just written
             for customer_id, customer in self.customers.items():
                 self._trim(customer)
@@ -669,8 +694,9 @@ class _Batch:
         read again when an event names them), and alerts long before the customer's newest event (a late event
         that old reads the customer again: ``complete_from``)."""
         inputs, position = customer.inputs, customer.position
-        position.items = {key: item for key, item in position.items.items() if item.open_amount > 0}
-        inputs.order_times = {r: at for r, at in inputs.order_times.items() if ("order", r) in position.items}
+        if customer.items_touched:  # else they are as the cache last held them
+            position.items = {key: item for key, item in position.items.items() if item.open_amount > 0}
+            inputs.order_times = {r: at for r, at in inputs.order_times.items() if ("order", r) in position.items}
         inputs.ordered = {check[0] for check in position.checks} & self.ordered
         newest = customer.row.last_occurred_at if customer.newest is None else customer.newest
         if newest is not None:
@@ -722,10 +748,13 @@ def ingest(
     ``cache``: the process's ``StateCache``, if it keeps one (``Container.monitoring_states``).
 
     On PostgreSQL two workers may store the same new event id, or the first state of the same new customer, at the
-    same moment: the later one's batch then meets a unique key, is rolled back to its start and processed again —
-    once — now seeing what the other stored."""
+    same moment: the later one's batch then meets a unique key, is rolled back to its start (a savepoint) and
+    processed again — once — now seeing what the other stored. SQLite's writers take turns, so it needs no
+    savepoint."""
     if len(events) > MAX_BATCH:
         raise ValidationFailed(f"at most {MAX_BATCH} events per batch; split the file or the stream")
+    if session.get_bind().dialect.name == "sqlite":  # writers take turns (BEGIN IMMEDIATE): no race to retry
+        return _ingest(session, events=events, actor=actor, policy=policy, now=now, replaying=replaying, cache=cache)
     for attempt in (1, 2):
         savepoint = session.begin_nested()
         try:
@@ -784,7 +813,7 @@ def _ingest(
     batch.load([v[2] for v in valid])  # locks the customers' states first: see ``_Batch.load``
     known = {
         event_id: (stored_hash, received_at)
-        for event_id, stored_hash, received_at in session.execute(_KNOWN_EVENTS, {"ids": list(seen)})
+        for event_id, stored_hash, received_at in batch.conn.execute(_KNOWN_EVENTS, {"ids": list(seen)})
     }
     for index, raw, event, digest, content in sorted(valid, key=lambda v: (v[2].occurred_at, v[0])):
         if event.event_id in known:
@@ -819,7 +848,7 @@ def _active_rules(session: Session, cache: StateCache | None) -> RuleSet:
     active), else read and compiled."""
     if cache is None:
         return service.active_rules(session)
-    ids = tuple(session.scalars(_ACTIVE_RULE_IDS))
+    ids = tuple(session.connection().execute(_ACTIVE_RULE_IDS).scalars())
     rules = cache.rules(ids)
     if rules is None:
         rows = session.scalars(

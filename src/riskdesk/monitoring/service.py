@@ -119,10 +119,11 @@ def _dedup_key(rule: Rule, event: EventIn) -> str:
     return f"{event.customer_id}:{rule.id}:{event.event_id}"
 
 
-def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list[Alert]:
+def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list[audit.Entry]:
     """Store the alerts of hits already checked against their suppression windows (the intake holds its batch's
-    recent alerts in memory: ``recent_alerts``), with one ledger entry each; an early-warning tier puts the customer
-    on the watch list, and comms is told (``AlertRaised``) in the same transaction."""
+    recent alerts in memory: ``recent_alerts``); an early-warning tier puts the customer on the watch list, and
+    comms is told (``AlertRaised``) in the same transaction. Returns the alerts' ledger entries, one each, for the
+    caller to chain with the rest of its batch's."""
     now = utcnow()
     alerts = [
         Alert(
@@ -147,32 +148,27 @@ def raise_alerts(session: Session, *, hits: Sequence[Hit], actor: Actor) -> list
     ]
     session.add_all(alerts)
     session.flush()
-    audit.append_many(
-        session,
-        actor=actor,
-        entries=[
-            audit.Entry(
-                "alert.raised",
-                "customer",
-                hit.event.customer_id,
-                {
-                    "alert_id": alert.id,
-                    "rule": f"{alert.rule_id} v{alert.rule_version}",
-                    "severity": alert.severity,
-                    "tier": alert.tier,
-                    "event_id": alert.event_id,
-                },
-            )
-            for alert, hit in zip(alerts, hits, strict=True)
-        ],
-    )
-    for alert in alerts:
-        watch_list.on_alert(session, alert=alert, actor=actor)  # an early-warning tier puts the customer on the list
-        if alert.customer_id is not None:  # comms queues its notifications in this transaction
-            events.record(
-                session, events.AlertRaised(alert.id, alert.customer_id, alert.rule_id, alert.severity, alert.tier)
-            )
-    return alerts
+    entries = [
+        audit.Entry(
+            "alert.raised",
+            "customer",
+            hit.event.customer_id,
+            {
+                "alert_id": alert.id,
+                "rule": f"{alert.rule_id} v{alert.rule_version}",
+                "severity": alert.severity,
+                "tier": alert.tier,
+                "event_id": alert.event_id,
+            },
+        )
+        for alert, hit in zip(alerts, hits, strict=True)
+    ]
+    watch_list.on_alerts(session, alerts=alerts, actor=actor, ledger=entries)
+    for alert, hit in zip(alerts, hits, strict=True):  # comms queues their notifications in this transaction
+        events.record(
+            session, events.AlertRaised(alert.id, hit.event.customer_id, alert.rule_id, alert.severity, alert.tier)
+        )
+    return entries
 
 
 def recent_alerts(

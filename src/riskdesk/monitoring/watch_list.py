@@ -1,7 +1,7 @@
 """The watch list: customers the unit follows more closely, and who takes them off.
 
 - An alert of tier ``early_warning`` or ``default_candidate`` puts its customer on the list, in the transaction that
-  raises it (``on_alert``, called by ``service.raise_alerts``); a customer already on stays on one entry. Someone who
+  raises it (``on_alerts``, called by ``service.raise_alerts``); a customer already on stays on one entry. Someone who
   works alerts may also put a customer on by hand, with a reason (``add``).
 - Taking a customer off is maker-checker: someone who works alerts asks, with a reason (``request_removal``); an
   approver (``watch_list:decide``) consents or refuses (``decide_removal``), never on their own request. While the
@@ -76,10 +76,17 @@ def _current_or_not_found(session: Session, customer_id: int) -> WatchListEntry:
 
 
 def _put_on(
-    session: Session, *, customer_id: int, because: str, actor: Actor, alert_id: int | None
+    session: Session,
+    *,
+    customer_id: int,
+    because: str,
+    actor: Actor,
+    alert_id: int | None,
+    ledger: list[audit.Entry] | None = None,
 ) -> WatchListEntry | None:
     """A new current entry, or None when the customer is on the list already (also when another transaction put it
-    on at the same moment: the unique ``current_customer_id`` decides)."""
+    on at the same moment: the unique ``current_customer_id`` decides). Its ledger entry is chained now, or added
+    to ``ledger`` for the caller to chain."""
     if current_entry(session, customer_id=customer_id) is not None:
         return None
     now = utcnow()
@@ -101,25 +108,32 @@ def _put_on(
             session.flush()
     except IntegrityError:
         return None
-    audit.append(
-        session,
-        actor=actor,
-        action="watch_list.added",
-        entity_type="customer",
-        entity_id=customer_id,
-        changes={"entry": entry.id, "alert_id": alert_id, "next_review_on": entry.next_review_on},
-        reason=entry.added_because,
+    added = audit.Entry(
+        "watch_list.added",
+        "customer",
+        customer_id,
+        {"entry": entry.id, "alert_id": alert_id, "next_review_on": entry.next_review_on},
+        entry.added_because,
     )
+    if ledger is None:
+        audit.append_many(session, actor=actor, entries=[added])
+    else:
+        ledger.append(added)
     return entry
 
 
-def on_alert(session: Session, *, alert: Alert, actor: Actor) -> WatchListEntry | None:
-    """Put the alert's customer on the list if the alert's tier calls for it; None when it does not, or the customer
-    is on already."""
-    if alert.tier not in LISTING_TIERS or alert.customer_id is None:  # a model's alert lists no customer
-        return None
-    because = f"alert {alert.id}: {alert.rule_id} v{alert.rule_version} ({alert.tier}, {alert.severity})"
-    return _put_on(session, customer_id=alert.customer_id, because=because, actor=actor, alert_id=alert.id)
+def on_alerts(session: Session, *, alerts: Sequence[Alert], actor: Actor, ledger: list[audit.Entry]) -> None:
+    """Put the customers of alerts whose tier calls for it on the list (the first such alert of each customer is the
+    entry's reason); customers on already are left as they are. One query for the lot; the ledger entries of new
+    listings are added to ``ledger``."""
+    listing = [a for a in alerts if a.tier in LISTING_TIERS and a.customer_id is not None]  # not a model's alerts
+    on = listed(session, customer_ids=[a.customer_id for a in listing if a.customer_id is not None])
+    for alert in listing:
+        if alert.customer_id is None or alert.customer_id in on:
+            continue
+        on.add(alert.customer_id)
+        because = f"alert {alert.id}: {alert.rule_id} v{alert.rule_version} ({alert.tier}, {alert.severity})"
+        _put_on(session, customer_id=alert.customer_id, because=because, actor=actor, alert_id=alert.id, ledger=ledger)
 
 
 def add(session: Session, *, customer_id: int, reason: str, actor: Actor) -> WatchListEntry:
