@@ -102,7 +102,7 @@ def test_two_early_warning_alerts_in_one_batch_list_the_customer_once_after_the_
     holds both alerts before the listing they caused."""
     assert send(client, officer, lawsuit(customer, "ls-b", day=2), lawsuit(customer, "ls-a", day=1))["alerts"] == 2
     [entry] = listed(client, officer, customer)
-    first, second = sorted(open_alert_ids(client, officer, customer))
+    first, _ = sorted(open_alert_ids(client, officer, customer))
     assert entry["alert_id"] == first and f"alert {first}:" in entry["added_because"]
     with container.session_factory() as session:
         actions = list(
