@@ -49,7 +49,7 @@ from riskdesk.db.session import unit_of_work
 from riskdesk.monitoring import intake, stream
 from riskdesk.monitoring.models import Alert, MonitoringEvent
 
-CUSTOMERS = int(os.environ.get("RISKDESK_BENCH_MONITOR_CUSTOMERS", "500"))  # the credit-check benchmark's book
+CUSTOMERS = int(os.environ.get("RISKDESK_BENCH_MONITOR_CUSTOMERS", "500"))  # seeded like the credit-check book
 EVENTS = int(os.environ.get("RISKDESK_BENCH_MONITOR_EVENTS", "20000"))
 PACED_RATES = (1000, 250)  # the goal's load, and one this machine's intake keeps up with
 PACED_SECONDS = int(os.environ.get("RISKDESK_BENCH_MONITOR_PACED_SECONDS", "10"))
