@@ -5,8 +5,9 @@ API, ``riskdesk events ingest`` and the Redis Streams workers (``stream``).
 How (decision 0014): a batch reads everything it needs for all its customers at once — their state rows (locked on
 PostgreSQL, in customer order), profiles, open items and credit checks, grades in force, recent alerts — applies
 each event in memory, and writes back at once: the events in one statement, the open items in two, the states in
-one, the alerts and their ledger entries in one each. ``StateCache`` keeps each customer's behaviour state between
-the batches of one process.
+one, the alerts in one, and all the batch's ledger entries in one (decision 0017: the batch's own statements run on
+the connection, past the ORM). ``StateCache`` keeps each customer's behaviour state and inputs between the batches
+of one process (decision 0016).
 
 Guarantees (docs/monitoring.md):
 
