@@ -71,9 +71,10 @@ def append_many(session: Session, *, actor: Actor, entries: list[Entry]) -> None
 def _chain(session: Session, actor: Actor, entries: list[Entry]) -> list[dict[str, Any]]:
     """The rows of ``entries``, each holding the hash of the one before, after the ledger's head (locked on
     PostgreSQL until the transaction ends)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LEDGER_LOCK_KEY})
-    head = session.connection().execute(_HEAD).first()  # entries are flushed as they are added (``append``)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LEDGER_LOCK_KEY})
+    head = connection.execute(_HEAD).first()  # entries are flushed as they are added (``append``)
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, ledger.GENESIS_HASH)
     rows = []
     for given in entries:

@@ -26,7 +26,6 @@ from riskdesk.customers import service as customers
 from riskdesk.db.types import utcnow
 from riskdesk.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from riskdesk.monitoring import service as monitoring
-from riskdesk.monitoring.models import Alert
 from riskdesk.monitoring.rules import Severity, Tier
 from riskdesk.security.crypto import KeyRing
 
@@ -262,7 +261,7 @@ def enqueue_alerts(session: Session, *, raised: Sequence[events.AlertRaised]) ->
     if not subscriptions:
         return 0
     ids = sorted({event.alert_id for event in raised})
-    alerts = {alert.id: alert for alert in session.scalars(select(Alert).where(Alert.id.in_(ids)))}
+    alerts = monitoring.alerts_by_id(session, alert_ids=ids)
     stored = select(Notification.alert_id, Notification.subscription_id).where(Notification.alert_id.in_(ids))
     done: set[tuple[int, int]] = {(alert_id, subscription_id) for alert_id, subscription_id in session.execute(stored)}
     now = utcnow()

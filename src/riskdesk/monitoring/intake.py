@@ -679,8 +679,8 @@ class _Batch:
             )
             keys[customer_id] = (row.version + 1, now)
         if changed:
-            # One statement for every customer the batch changed; the version check is the ORM's own (a state row
-            # is locked by the batch, so it holds unless something bypassed the lock).
+            # One statement for every customer the batch changed, checking each row's version as the ORM would (a
+            # state row is locked by the batch, so it holds unless something bypassed the lock).
             done = self.conn.execute(_STATES_WRITTEN, changed)
             updated = cast("CursorResult[Any]", done).rowcount
             if updated not in (len(changed), -1):

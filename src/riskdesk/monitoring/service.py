@@ -235,6 +235,11 @@ def get_alert(session: Session, *, alert_id: int) -> Alert:
     return alert
 
 
+def alerts_by_id(session: Session, *, alert_ids: Sequence[int]) -> dict[int, Alert]:
+    """The alerts of these ids that exist, in one query."""
+    return {alert.id: alert for alert in session.scalars(select(Alert).where(Alert.id.in_(sorted(set(alert_ids)))))}
+
+
 def transition(
     session: Session,
     *,

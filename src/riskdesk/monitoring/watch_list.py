@@ -126,14 +126,16 @@ def on_alerts(session: Session, *, alerts: Sequence[Alert], actor: Actor, ledger
     """Put the customers of alerts whose tier calls for it on the list (the first such alert of each customer is the
     entry's reason); customers on already are left as they are. One query for the lot; the ledger entries of new
     listings are added to ``ledger``."""
-    listing = [a for a in alerts if a.tier in LISTING_TIERS and a.customer_id is not None]  # not a model's alerts
-    on = listed(session, customer_ids=[a.customer_id for a in listing if a.customer_id is not None])
-    for alert in listing:
-        if alert.customer_id is None or alert.customer_id in on:
+    listing = [  # a model's alerts list no customer
+        (alert, alert.customer_id) for alert in alerts if alert.tier in LISTING_TIERS and alert.customer_id is not None
+    ]
+    on = listed(session, customer_ids=[customer_id for _, customer_id in listing])
+    for alert, customer_id in listing:
+        if customer_id in on:
             continue
-        on.add(alert.customer_id)
+        on.add(customer_id)
         because = f"alert {alert.id}: {alert.rule_id} v{alert.rule_version} ({alert.tier}, {alert.severity})"
-        _put_on(session, customer_id=alert.customer_id, because=because, actor=actor, alert_id=alert.id, ledger=ledger)
+        _put_on(session, customer_id=customer_id, because=because, actor=actor, alert_id=alert.id, ledger=ledger)
 
 
 def add(session: Session, *, customer_id: int, reason: str, actor: Actor) -> WatchListEntry:
